@@ -1,0 +1,16 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import type { AppConfig } from '../infra/config/config';
+import { InfraModule } from '../infra/infra.module';
+import { HealthController } from '../infra/health/health.controller';
+
+/** What the API process loads: HTTP controllers of every domain, queue producers. */
+@Module({})
+export class ApiModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    return {
+      module: ApiModule,
+      imports: [InfraModule.forRoot(config)],
+      controllers: [HealthController],
+    };
+  }
+}

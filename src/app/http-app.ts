@@ -1,0 +1,39 @@
+import { RequestMethod, type INestApplication } from '@nestjs/common';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
+import { Logger } from 'nestjs-pino';
+import { ProblemFilter } from '../infra/http/problem.filter';
+import { REQUEST_ID_HEADER, requestIdFor } from '../infra/http/request-id';
+import { ProblemValidationPipe } from '../infra/http/validation';
+import { mountOpenApi } from '../infra/openapi/openapi';
+
+export const API_PREFIX = 'api/v1';
+
+/** Builds the Fastify adapter with the platform's request-id and body rules. */
+export function createFastifyAdapter(): FastifyAdapter {
+  const adapter = new FastifyAdapter({
+    genReqId: requestIdFor,
+    bodyLimit: 1024 * 1024,
+    trustProxy: true,
+  });
+  const fastify = adapter.getInstance();
+  fastify.addHook('onRequest', (request, reply, done) => {
+    void reply.header(REQUEST_ID_HEADER, request.id);
+    done();
+  });
+  return adapter;
+}
+
+/** Applies everything an HTTP app of the platform has: prefix, validation,
+ *  problem+json, OpenAPI. Tests call this too, on the same module graph. */
+export function configureHttpApp(app: INestApplication): void {
+  app.useLogger(app.get(Logger));
+  app.setGlobalPrefix(API_PREFIX, {
+    exclude: [
+      { path: 'health/*path', method: RequestMethod.ALL },
+      { path: 'metrics', method: RequestMethod.ALL },
+    ],
+  });
+  app.useGlobalPipes(new ProblemValidationPipe());
+  app.useGlobalFilters(new ProblemFilter());
+  mountOpenApi(app);
+}

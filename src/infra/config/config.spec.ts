@@ -1,0 +1,50 @@
+import { ConfigError, loadEnv } from './config';
+
+const valid = {
+  DATABASE_URL: 'postgresql://app:app@127.0.0.1:5432/hb',
+  DATABASE_ADMIN_URL: 'postgresql://postgres@127.0.0.1:5432/hb',
+  REDIS_URL: 'redis://127.0.0.1:6379',
+};
+
+function issuesOf(env: Record<string, string>): string[] {
+  try {
+    loadEnv(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.issues;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadEnv', () => {
+  it('applies defaults to a minimal valid environment', () => {
+    const env = loadEnv({ ...valid });
+    expect(env).toMatchObject({
+      PORT: 3000,
+      NODE_ENV: 'development',
+      SHUTDOWN_GRACE_MS: 8000,
+      WORKER_HTTP_PORT: 3001,
+    });
+  });
+
+  it('coerces numbers from strings', () => {
+    expect(loadEnv({ ...valid, PORT: '8080' }).PORT).toBe(8080);
+  });
+
+  it('names a missing variable', () => {
+    const { REDIS_URL: _omitted, ...rest } = valid;
+    expect(issuesOf(rest)).toEqual(['REDIS_URL: is required but not set']);
+  });
+
+  it('names each malformed variable', () => {
+    const issues = issuesOf({ ...valid, PORT: 'eighty', DATABASE_URL: 'mysql://x@y/z', LOG_LEVEL: 'loud' });
+    expect(issues.map((issue) => issue.split(':')[0]).sort()).toEqual(['DATABASE_URL', 'LOG_LEVEL', 'PORT']);
+    expect(issues.find((issue) => issue.startsWith('DATABASE_URL'))).toContain('postgresql://');
+  });
+
+  it('rejects a bootstrap password too short to be safe', () => {
+    expect(issuesOf({ ...valid, BOOTSTRAP_ADMIN_PASSWORD: 'short' })[0]).toMatch(
+      /^BOOTSTRAP_ADMIN_PASSWORD:/,
+    );
+  });
+});

@@ -1,0 +1,25 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Logger } from 'nestjs-pino';
+import { ApiModule } from './app/api.module';
+import { configureHttpApp, createFastifyAdapter } from './app/http-app';
+import { configOrExit } from './infra/config/boot';
+import { stopGracefullyOnSignals } from './infra/lifecycle/shutdown';
+
+/** The API process: serves HTTP and produces jobs; never consumes a queue. */
+async function main(): Promise<void> {
+  const config = configOrExit();
+  const app = await NestFactory.create<NestFastifyApplication>(
+    ApiModule.forRoot(config),
+    createFastifyAdapter(),
+    { bufferLogs: true },
+  );
+  configureHttpApp(app);
+  await app.listen({ port: config.env.PORT, host: config.env.HOST });
+  const logger = app.get(Logger);
+  logger.log(`API listening on ${await app.getUrl()}`, 'Bootstrap');
+  stopGracefullyOnSignals(() => app.close(), config.env.SHUTDOWN_GRACE_MS, logger);
+}
+
+void main();

@@ -1,0 +1,35 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { Logger } from 'nestjs-pino';
+import { WorkerModule } from './app/worker.module';
+import { configOrExit } from './infra/config/boot';
+import { startHealthServer } from './infra/health/health-server';
+import { HealthService } from './infra/health/health.service';
+import { stopGracefullyOnSignals } from './infra/lifecycle/shutdown';
+
+/** A worker process: consumes queues; no HTTP but health. Scale these apart from the API. */
+async function main(): Promise<void> {
+  const config = configOrExit();
+  const app = await NestFactory.createApplicationContext(WorkerModule.forRoot(config), {
+    bufferLogs: true,
+  });
+  const logger = app.get(Logger);
+  app.useLogger(logger);
+  const server = await startHealthServer(
+    app.get(HealthService),
+    config.env.WORKER_HTTP_PORT,
+    config.env.HOST,
+  );
+  logger.log(`worker started; health on :${config.env.WORKER_HTTP_PORT}`, 'Bootstrap');
+  stopGracefullyOnSignals(
+    async () => {
+      server.close();
+      // Closing the context closes BullMQ workers, which wait for active jobs.
+      await app.close();
+    },
+    config.env.SHUTDOWN_GRACE_MS,
+    logger,
+  );
+}
+
+void main();

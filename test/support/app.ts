@@ -1,0 +1,54 @@
+import { Module, type DynamicModule, type Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { ApiModule } from '../../src/app/api.module';
+import { configureHttpApp, createFastifyAdapter } from '../../src/app/http-app';
+import { AppConfig, loadEnv } from '../../src/infra/config/config';
+import type { Env } from '../../src/infra/config/env.schema';
+import type { TestDatabase } from './database';
+import { testRedisUrl } from './redis';
+
+/** The environment a test app boots with: the file's database clone, the test Redis. */
+export function testConfig(
+  db: Pick<TestDatabase, 'adminUrl' | 'appUrl'>,
+  overrides: Partial<Record<keyof Env, string>> = {},
+): AppConfig {
+  return new AppConfig(
+    loadEnv({
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'silent',
+      DATABASE_URL: db.appUrl,
+      DATABASE_ADMIN_URL: db.adminUrl,
+      REDIS_URL: testRedisUrl(),
+      DATABASE_POOL_SIZE: '4',
+      ...overrides,
+    }),
+  );
+}
+
+export interface StartApiOptions {
+  overrides?: Partial<Record<keyof Env, string>>;
+  /** Extra controllers mounted beside the real ones (to exercise infrastructure). */
+  controllers?: Type[];
+}
+
+/** Boots the real API module graph in-process; requests go through `app.inject`. */
+export async function startApi(
+  db: TestDatabase,
+  options: StartApiOptions = {},
+): Promise<NestFastifyApplication> {
+  const config = testConfig(db, options.overrides);
+  let root: DynamicModule = ApiModule.forRoot(config);
+  if (options.controllers?.length) {
+    @Module({})
+    class TestRootModule {}
+    root = { module: TestRootModule, imports: [root], controllers: options.controllers };
+  }
+  const app = await NestFactory.create<NestFastifyApplication>(root, createFastifyAdapter(), {
+    logger: false,
+  });
+  configureHttpApp(app);
+  await app.init();
+  await app.getHttpAdapter().getInstance().ready();
+  return app;
+}
