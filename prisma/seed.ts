@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient, type CompanyType, type UserRole } from '../src/infra/database/generated/client';
 import { hashPassword } from '../src/identity/password-hasher';
+import { bootstrapPlatform } from '../src/identity/bootstrap';
 
 if (existsSync('.env')) process.loadEnvFile('.env');
 
@@ -39,9 +40,8 @@ async function user(email: string, fullName: string, role: UserRole, companyId: 
 }
 
 async function main() {
-  const existingApp = await prisma.company.findFirst({ where: { type: 'APP' } });
-  const app = existingApp ?? (await company('HireBuddha', 'APP', null));
-  await user(adminEmail, 'Platform Admin', 'app_admin', app.id, adminPassword);
+  await bootstrapPlatform(prisma, { email: adminEmail, password: adminPassword });
+  const app = await prisma.company.findFirstOrThrow({ where: { type: 'APP' } });
 
   const partner = await company('Demo Partner', 'PARTNER', app.id);
   const tenant = await company('Demo Tenant', 'TENANT', partner.id);

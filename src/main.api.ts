@@ -12,7 +12,7 @@ async function main(): Promise<void> {
   const config = configOrExit();
   const app = await NestFactory.create<NestFastifyApplication>(
     ApiModule.forRoot(config),
-    createFastifyAdapter(),
+    createFastifyAdapter(config),
     { bufferLogs: true },
   );
   configureHttpApp(app);

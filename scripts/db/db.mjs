@@ -334,8 +334,9 @@ export async function withMigrateLock(url, fn, opts = {}) {
 
 /**
  * Grants the application role (the user of `appUrl`) DML on every table and use of
- * every sequence in schema public of the admin database, when it is another role
- * than the owner. `_prisma_migrations` stays read-only for it.
+ * every sequence, and execution of every function, in schema public of the admin
+ * database, when it is another role than the owner. `_prisma_migrations` stays
+ * read-only for it.
  *
  * @param {string} adminUrl
  * @param {string | null} appUrl
@@ -354,6 +355,9 @@ export async function grantAppRole(adminUrl, appUrl) {
       await c.query(`GRANT USAGE ON SCHEMA public TO ${r}`);
       await c.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO ${r}`);
       await c.query(`GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO ${r}`);
+      // Migrations revoke EXECUTE from PUBLIC on the SECURITY DEFINER functions that
+      // authentication uses past row-level security; only the application role gets it.
+      await c.query(`GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO ${r}`);
       await c.query(
         `DO $$ BEGIN
            IF to_regclass('public._prisma_migrations') IS NOT NULL THEN

@@ -2,6 +2,8 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import type { AppConfig } from '../infra/config/config';
 import { InfraModule } from '../infra/infra.module';
 import { HealthController } from '../infra/health/health.controller';
+import { IdentityModule } from '../identity/identity.module';
+import { TenancyModule } from '../tenancy/tenancy.module';
 
 /** What the API process loads: HTTP controllers of every domain, queue producers. */
 @Module({})
@@ -9,7 +11,7 @@ export class ApiModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: ApiModule,
-      imports: [InfraModule.forRoot(config)],
+      imports: [InfraModule.forRoot(config), TenancyModule, IdentityModule],
       controllers: [HealthController],
     };
   }

@@ -1,5 +1,6 @@
 import { RequestMethod, type INestApplication } from '@nestjs/common';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
+import type { AppConfig } from '../infra/config/config';
 import { Logger } from 'nestjs-pino';
 import { ProblemFilter } from '../infra/http/problem.filter';
 import { REQUEST_ID_HEADER, requestIdFor } from '../infra/http/request-id';
@@ -9,11 +10,11 @@ import { mountOpenApi } from '../infra/openapi/openapi';
 export const API_PREFIX = 'api/v1';
 
 /** Builds the Fastify adapter with the platform's request-id and body rules. */
-export function createFastifyAdapter(): FastifyAdapter {
+export function createFastifyAdapter(config: AppConfig): FastifyAdapter {
   const adapter = new FastifyAdapter({
     genReqId: requestIdFor,
     bodyLimit: 1024 * 1024,
-    trustProxy: true,
+    trustProxy: config.env.TRUST_PROXY,
   });
   const fastify = adapter.getInstance();
   fastify.addHook('onRequest', (request, reply, done) => {

@@ -3,6 +3,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { IsEmail, IsInt, IsOptional, IsString, Max, Min, MinLength, ValidateNested } from 'class-validator';
 import { Type } from 'class-transformer';
 import { NotFound } from '../../src/infra/http/domain-error';
+import { Public } from '../../src/infra/http/public';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { startApi } from '../support/app';
 
@@ -33,6 +34,7 @@ class PageQuery {
   limit?: number;
 }
 
+@Public()
 @Controller('probe')
 class ProbeController {
   @Post('echo')

@@ -1,3 +1,4 @@
+import { TEST_JWT_SECRET } from '../support/app';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { freePort, spawnEntrypoint, waitForHttp, type Spawned } from '../support/processes';
 import { testRedisUrl } from '../support/redis';
@@ -22,6 +23,7 @@ describe('process lifecycle', () => {
       DATABASE_ADMIN_URL: db.adminUrl,
       REDIS_URL: testRedisUrl(),
       HOST: '127.0.0.1',
+      JWT_SECRET: TEST_JWT_SECRET,
     };
   });
 

@@ -8,6 +8,8 @@ import type { Env } from '../../src/infra/config/env.schema';
 import type { TestDatabase } from './database';
 import { testRedisUrl } from './redis';
 
+export const TEST_JWT_SECRET = 'test-only-jwt-secret-0123456789abcdef0123';
+
 /** The environment a test app boots with: the file's database clone, the test Redis. */
 export function testConfig(
   db: Pick<TestDatabase, 'adminUrl' | 'appUrl'>,
@@ -21,6 +23,7 @@ export function testConfig(
       DATABASE_ADMIN_URL: db.adminUrl,
       REDIS_URL: testRedisUrl(),
       DATABASE_POOL_SIZE: '4',
+      JWT_SECRET: TEST_JWT_SECRET,
       ...overrides,
     }),
   );
@@ -44,7 +47,7 @@ export async function startApi(
     class TestRootModule {}
     root = { module: TestRootModule, imports: [root], controllers: options.controllers };
   }
-  const app = await NestFactory.create<NestFastifyApplication>(root, createFastifyAdapter(), {
+  const app = await NestFactory.create<NestFastifyApplication>(root, createFastifyAdapter(config), {
     logger: false,
   });
   configureHttpApp(app);

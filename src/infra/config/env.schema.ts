@@ -16,6 +16,11 @@ export const envSchema = z.object({
   HOST: z.string().min(1).default('0.0.0.0'),
   PORT: port.default(3000),
   PUBLIC_BASE_URL: z.url().default('http://localhost:3000'),
+  /** Trust X-Forwarded-For (only behind a proxy that sets it): client IPs for rate limits. */
+  TRUST_PROXY: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((value) => value === 'true'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 
   /** Application role: no table ownership, no BYPASSRLS. */
@@ -29,6 +34,26 @@ export const envSchema = z.object({
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(8_000),
   /** The worker's own small HTTP server: health and metrics only. */
   WORKER_HTTP_PORT: port.default(3001),
+
+  /** HS256 key of access tokens (at least 32 characters of randomness). */
+  JWT_SECRET: z.string().min(32, 'must be at least 32 characters'),
+  /** Comma-separated secrets still accepted for verification while tokens signed
+   *  with them expire (rotation: move the old JWT_SECRET here). */
+  JWT_PREVIOUS_SECRETS: z
+    .string()
+    .default('')
+    .transform((value) => value.split(',').map((s) => s.trim()).filter(Boolean))
+    .pipe(z.array(z.string().min(32, 'every previous secret must be at least 32 characters'))),
+  JWT_ISSUER: z.string().min(1).default('hirebuddha'),
+  JWT_AUDIENCE: z.string().min(1).default('hirebuddha-api'),
+  ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(30).max(86_400).default(900),
+  REFRESH_TOKEN_TTL_DAYS: z.coerce.number().int().min(1).max(365).default(30),
+  /** Absolute lifetime of a session (refresh family): rotation never extends it. */
+  REFRESH_FAMILY_MAX_DAYS: z.coerce.number().int().min(1).max(730).default(90),
+  /** Login attempts allowed per client IP and per email within the window. */
+  LOGIN_LIMIT_PER_IP: z.coerce.number().int().min(1).default(30),
+  LOGIN_LIMIT_PER_EMAIL: z.coerce.number().int().min(1).default(10),
+  LOGIN_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).default(60),
 
   BOOTSTRAP_ADMIN_EMAIL: z.email().optional(),
   BOOTSTRAP_ADMIN_PASSWORD: z.string().min(12).optional(),

@@ -1,0 +1,111 @@
+import { Injectable } from '@nestjs/common';
+import { z } from 'zod';
+import { ScopedDb } from '../infra/database/tenant-scope';
+
+const ROLE = z.enum(['app_admin', 'partner_admin', 'tenant_admin', 'approver', 'member', 'viewer']);
+
+const loginRow = z.object({
+  id: z.string(),
+  company_id: z.string(),
+  role: ROLE,
+  password_hash: z.string().nullable(),
+  is_active: z.boolean(),
+  is_verified: z.boolean(),
+  suspended: z.boolean(),
+});
+export type LoginCandidate = z.infer<typeof loginRow>;
+
+const principalRow = z.object({
+  id: z.string(),
+  company_id: z.string(),
+  role: ROLE,
+  email: z.string(),
+  is_active: z.boolean(),
+  suspended: z.boolean(),
+  session_active: z.boolean(),
+  scope: z.array(z.string()),
+});
+export type PrincipalRow = z.infer<typeof principalRow>;
+
+const rotatedRow = z.object({ user_id: z.string(), family_id: z.string() });
+
+/**
+ * Authentication's reads and writes. They run before a caller's scope exists, so
+ * user lookups go through SECURITY DEFINER functions (see the row_level_security
+ * migration) that return only what authentication needs.
+ */
+@Injectable()
+export class AuthRepository {
+  constructor(private readonly db: ScopedDb) {}
+
+  async findLoginCandidate(email: string): Promise<LoginCandidate | null> {
+    const rows = await this.db.unscoped.$queryRaw<unknown[]>`SELECT * FROM auth_user_by_email(${email})`;
+    return rows.length ? loginRow.parse(rows[0]) : null;
+  }
+
+  /** The user behind a token, the state of its session, and its role's scope. */
+  async findPrincipal(userId: string, familyId: string): Promise<PrincipalRow | null> {
+    const rows = await this.db.unscoped.$queryRaw<unknown[]>`
+      SELECT * FROM auth_principal(${userId}::uuid, ${familyId}::uuid)`;
+    return rows.length ? principalRow.parse(rows[0]) : null;
+  }
+
+  async storeRefreshToken(token: {
+    userId: string;
+    tokenHash: string;
+    familyId: string;
+    expiresAt: Date;
+    familyExpiresAt: Date;
+  }): Promise<void> {
+    await this.db.unscoped.refreshToken.create({ data: token });
+  }
+
+  /**
+   * Rotates a refresh token in one statement: the presented token is spent by a
+   * conditional update and its successor inserted in the same family, so of any
+   * number of parallel refreshes exactly one mints a successor. Null when the token
+   * is unknown, already spent or expired.
+   */
+  async rotateRefreshToken(
+    presentedHash: string,
+    successor: { id: string; tokenHash: string; ttlDays: number },
+  ): Promise<{ userId: string; familyId: string } | null> {
+    const rows = await this.db.unscoped.$queryRaw<unknown[]>`
+      WITH spent AS (
+        UPDATE refresh_tokens SET revoked_at = now()
+         WHERE token_hash = ${presentedHash} AND revoked_at IS NULL
+           AND expires_at > now() AND family_expires_at > now()
+        RETURNING user_id, family_id, family_expires_at
+      )
+      INSERT INTO refresh_tokens (id, user_id, token_hash, family_id, expires_at, family_expires_at)
+      SELECT ${successor.id}::uuid, user_id, ${successor.tokenHash}, family_id,
+             least(now() + make_interval(days => ${successor.ttlDays}::int), family_expires_at), family_expires_at
+        FROM spent
+      RETURNING user_id, family_id`;
+    if (!rows.length) return null;
+    const row = rotatedRow.parse(rows[0]);
+    return { userId: row.user_id, familyId: row.family_id };
+  }
+
+  async findFamilyOf(tokenHash: string): Promise<{ familyId: string; userId: string } | null> {
+    const token = await this.db.unscoped.refreshToken.findUnique({
+      where: { tokenHash },
+      select: { familyId: true, userId: true },
+    });
+    return token;
+  }
+
+  async revokeFamily(familyId: string): Promise<void> {
+    await this.db.unscoped.refreshToken.updateMany({
+      where: { familyId, revokedAt: null },
+      data: { revokedAt: new Date() },
+    });
+  }
+
+  async revokeAllOfUser(userId: string): Promise<void> {
+    await this.db.unscoped.refreshToken.updateMany({
+      where: { userId, revokedAt: null },
+      data: { revokedAt: new Date() },
+    });
+  }
+}

@@ -1,0 +1,50 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { Transform } from 'class-transformer';
+import { IsEmail, IsString, Length, MaxLength, MinLength } from 'class-validator';
+import { CompanyResponse } from '../../tenancy/dto/company.dto';
+import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, UserResponse } from './user.dto';
+
+export class LoginDto {
+  @ApiProperty({ format: 'email' })
+  @Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim().toLowerCase() : value))
+  @IsEmail()
+  @MaxLength(254)
+  email!: string;
+
+  @ApiProperty()
+  @IsString()
+  @Length(1, PASSWORD_MAX_LENGTH)
+  password!: string;
+}
+
+export class RefreshDto {
+  @ApiProperty()
+  @IsString()
+  @Length(1, 200)
+  refreshToken!: string;
+}
+
+export class ChangePasswordDto {
+  @ApiProperty()
+  @IsString()
+  @Length(1, PASSWORD_MAX_LENGTH)
+  currentPassword!: string;
+
+  @ApiProperty({ minLength: PASSWORD_MIN_LENGTH })
+  @IsString()
+  @MinLength(PASSWORD_MIN_LENGTH)
+  @MaxLength(PASSWORD_MAX_LENGTH)
+  newPassword!: string;
+}
+
+export class TokenPairResponse {
+  @ApiProperty() accessToken!: string;
+  @ApiProperty() refreshToken!: string;
+  @ApiProperty({ description: 'Access token lifetime in seconds' }) expiresIn!: number;
+  @ApiProperty({ type: UserResponse }) user!: UserResponse;
+}
+
+export class MeResponse extends UserResponse {
+  @ApiProperty({ type: CompanyResponse }) company!: CompanyResponse;
+  @ApiProperty({ type: [String], description: 'Company ids the caller may act on' }) scope!: string[];
+}

@@ -1,0 +1,87 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform } from 'class-transformer';
+import { IsBoolean, IsEmail, IsEnum, IsOptional, IsString, IsUUID, Length, MaxLength, MinLength } from 'class-validator';
+import { UserRole } from '../../infra/database/generated/client';
+import { PageQuery } from '../../infra/http/pagination';
+
+export const PASSWORD_MIN_LENGTH = 12;
+/** argon2 hashes any length; the cap keeps a login from being a CPU amplifier. */
+export const PASSWORD_MAX_LENGTH = 256;
+
+const lowerTrim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim().toLowerCase() : value);
+
+export class CreateUserDto {
+  @ApiProperty({ format: 'email' })
+  @Transform(lowerTrim)
+  @IsEmail()
+  @MaxLength(254)
+  email!: string;
+
+  @ApiProperty()
+  @IsString()
+  @Length(1, 200)
+  fullName!: string;
+
+  @ApiProperty({ minLength: PASSWORD_MIN_LENGTH })
+  @IsString()
+  @MinLength(PASSWORD_MIN_LENGTH)
+  @MaxLength(PASSWORD_MAX_LENGTH)
+  password!: string;
+
+  @ApiProperty({ format: 'uuid' })
+  @IsUUID()
+  companyId!: string;
+
+  @ApiProperty({ enum: UserRole })
+  @IsEnum(UserRole)
+  role!: UserRole;
+}
+
+export class UpdateUserDto {
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  @Length(1, 200)
+  fullName?: string;
+
+  @ApiPropertyOptional({ enum: UserRole })
+  @IsOptional()
+  @IsEnum(UserRole)
+  role?: UserRole;
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsBoolean()
+  isActive?: boolean;
+}
+
+export class ListUsersQuery extends PageQuery {
+  @ApiPropertyOptional({ format: 'uuid' })
+  @IsOptional()
+  @IsUUID()
+  companyId?: string;
+
+  @ApiPropertyOptional({ enum: UserRole })
+  @IsOptional()
+  @IsEnum(UserRole)
+  role?: UserRole;
+}
+
+export class UserResponse {
+  @ApiProperty({ format: 'uuid' }) id!: string;
+  @ApiProperty({ format: 'uuid' }) companyId!: string;
+  @ApiProperty() email!: string;
+  @ApiProperty() fullName!: string;
+  @ApiProperty({ enum: UserRole }) role!: UserRole;
+  @ApiProperty() isActive!: boolean;
+  @ApiProperty() isVerified!: boolean;
+  @ApiProperty({ nullable: true, type: 'string' }) profilePictureUrl!: string | null;
+  @ApiProperty({ nullable: true, type: 'string' }) lastLoginAt!: string | null;
+  @ApiProperty() createdAt!: string;
+  @ApiProperty() updatedAt!: string;
+}
+
+export class UserPage {
+  @ApiProperty({ type: [UserResponse] }) items!: UserResponse[];
+  @ApiProperty({ nullable: true, type: 'string' }) nextCursor!: string | null;
+}
