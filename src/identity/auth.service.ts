@@ -103,7 +103,11 @@ export class AuthService {
     const user = await this.users.findById(caller.scope, caller.userId);
     if (!user) throw new NotFound('User');
     const company = await this.companies.get(caller, user.companyId);
-    return { ...toUserResponse(user), company: toCompanyResponse(company), scope: [...caller.scope.companyIds] };
+    return {
+      ...toUserResponse(user),
+      company: toCompanyResponse(company),
+      scope: [...caller.scope.companyIds],
+    };
   }
 
   private async pair(user: User, familyId: string, refreshToken: string): Promise<TokenPairResponse> {

@@ -39,7 +39,11 @@ export class RoleNotAllowedForCompany extends DomainError {
 
 export class CannotChangeOwnRole extends DomainError {
   constructor() {
-    super('forbidden', 'CANNOT_CHANGE_OWN_ROLE', 'Nobody can change their own role or deactivate themselves.');
+    super(
+      'forbidden',
+      'CANNOT_CHANGE_OWN_ROLE',
+      'Nobody can change their own role or deactivate themselves.',
+    );
   }
 }
 

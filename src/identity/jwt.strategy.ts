@@ -12,7 +12,9 @@ import { Unauthenticated } from './identity.errors';
 /** Reads the `kid` of a compact JWS header without trusting anything else in it. */
 function kidOf(rawJwt: string): unknown {
   try {
-    const header = JSON.parse(Buffer.from(rawJwt.split('.')[0] ?? '', 'base64url').toString('utf8')) as { kid?: unknown };
+    const header = JSON.parse(Buffer.from(rawJwt.split('.')[0] ?? '', 'base64url').toString('utf8')) as {
+      kid?: unknown;
+    };
     return header.kid;
   } catch {
     return undefined;
@@ -51,7 +53,13 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
   }
 
   async validate(claims: Partial<AccessClaims>): Promise<Caller> {
-    if (claims.typ !== 'access' || !claims.sub || !claims.sid || !UUID.test(claims.sub) || !UUID.test(claims.sid)) {
+    if (
+      claims.typ !== 'access' ||
+      !claims.sub ||
+      !claims.sid ||
+      !UUID.test(claims.sub) ||
+      !UUID.test(claims.sid)
+    ) {
       throw new Unauthenticated();
     }
     const principal = await this.auth.findPrincipal(claims.sub, claims.sid);

@@ -6,7 +6,10 @@ import { RateLimited } from './identity.errors';
  *  IdentityModule); a refusal is a 429 problem with Retry-After. */
 @Injectable()
 export class LoginThrottleGuard extends ThrottlerGuard {
-  protected override throwThrottlingException(_context: ExecutionContext, detail: ThrottlerLimitDetail): Promise<void> {
+  protected override throwThrottlingException(
+    _context: ExecutionContext,
+    detail: ThrottlerLimitDetail,
+  ): Promise<void> {
     throw new RateLimited(detail.timeToBlockExpire);
   }
 }

@@ -20,7 +20,10 @@ export class TokenKeys {
   private readonly byKid: Map<string, KeyObject>;
 
   constructor(secret: string, previous: readonly string[]) {
-    const keys = [secret, ...previous].map((s) => ({ kid: kidOf(s), key: createSecretKey(Buffer.from(s, 'utf8')) }));
+    const keys = [secret, ...previous].map((s) => ({
+      kid: kidOf(s),
+      key: createSecretKey(Buffer.from(s, 'utf8')),
+    }));
     this.current = keys[0];
     this.byKid = new Map(keys.map((k) => [k.kid, k.key]));
   }

@@ -20,7 +20,9 @@ export class UsersRepository {
     return this.db.run(scope, (tx) =>
       tx.user.findMany({
         where: {
-          companyId: filters.companyId ? { equals: filters.companyId, in: [...scope.companyIds] } : { in: [...scope.companyIds] },
+          companyId: filters.companyId
+            ? { equals: filters.companyId, in: [...scope.companyIds] }
+            : { in: [...scope.companyIds] },
           role: filters.role,
           ...(page.afterId ? { id: { gt: page.afterId } } : {}),
         },

@@ -77,7 +77,9 @@ export class UsersService {
     }
     const company = await this.companies.get(caller, companyId);
     if (COMPANY_TYPE_OF_ROLE[role] !== company.type) {
-      throw new RoleNotAllowedForCompany(`A ${role} belongs to a ${COMPANY_TYPE_OF_ROLE[role]} company, not a ${company.type}.`);
+      throw new RoleNotAllowedForCompany(
+        `A ${role} belongs to a ${COMPANY_TYPE_OF_ROLE[role]} company, not a ${company.type}.`,
+      );
     }
   }
 }

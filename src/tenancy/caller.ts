@@ -17,7 +17,8 @@ export interface Caller {
 }
 
 export const CurrentCaller = createParamDecorator(
-  (_: unknown, context: ExecutionContext): Caller => context.switchToHttp().getRequest<{ user: Caller }>().user,
+  (_: unknown, context: ExecutionContext): Caller =>
+    context.switchToHttp().getRequest<{ user: Caller }>().user,
 );
 
 export class RoleTooLow extends DomainError {

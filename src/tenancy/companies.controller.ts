@@ -38,7 +38,11 @@ export class CompaniesController {
 
   @Patch(':id')
   @ApiOkResponse({ type: CompanyResponse })
-  async update(@CurrentCaller() caller: Caller, @Param('id', ParseUUIDPipe) id: string, @Body() dto: UpdateCompanyDto) {
+  async update(
+    @CurrentCaller() caller: Caller,
+    @Param('id', ParseUUIDPipe) id: string,
+    @Body() dto: UpdateCompanyDto,
+  ) {
     return toCompanyResponse(await this.companies.update(caller, id, dto));
   }
 

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { v7 as uuidv7 } from 'uuid';
 import { z } from 'zod';
 import type { Company, CompanyStatus, CompanyType, Prisma } from '../infra/database/generated/client';
 import { ScopedDb, type TenantScope } from '../infra/database/tenant-scope';
@@ -25,7 +26,11 @@ const subtreeRow = z.object({
 export class CompaniesRepository {
   constructor(private readonly db: ScopedDb) {}
 
-  list(scope: TenantScope, filters: CompanyFilters, page: { take: number; afterId?: string }): Promise<Company[]> {
+  list(
+    scope: TenantScope,
+    filters: CompanyFilters,
+    page: { take: number; afterId?: string },
+  ): Promise<Company[]> {
     return this.db.run(scope, (tx) =>
       tx.company.findMany({
         where: {
@@ -45,11 +50,16 @@ export class CompaniesRepository {
     return this.db.run(scope, (tx) => tx.company.findUnique({ where: { id } }));
   }
 
+  /** The new company joins the transaction's scope so INSERT ... RETURNING can read
+   *  it back; RLS still requires its parent to be in the caller's scope. */
   create(
     scope: TenantScope,
     data: { name: string; type: CompanyType; parentId: string; logoUrl?: string },
   ): Promise<Company> {
-    return this.db.run(scope, (tx) => tx.company.create({ data }));
+    const id = uuidv7();
+    return this.db.run({ companyIds: [...scope.companyIds, id] }, (tx) =>
+      tx.company.create({ data: { id, ...data } }),
+    );
   }
 
   /**

@@ -71,13 +71,17 @@ export class CompaniesService {
     requireRole(caller, 'tenant_admin');
     // Status and budget are decided from above: a company never lifts its own
     // suspension or raises its own limit.
-    const fromAbove = caller.companyId !== company.id && (caller.role === 'app_admin' || caller.role === 'partner_admin');
+    const fromAbove =
+      caller.companyId !== company.id && (caller.role === 'app_admin' || caller.role === 'partner_admin');
     if (dto.status !== undefined && !fromAbove) throw new NotAboveCompany('status');
     if (dto.monthlyBudgetUsd !== undefined && !fromAbove) throw new NotAboveCompany('monthlyBudgetUsd');
 
     const data: Prisma.CompanyUpdateInput = { name: dto.name, logoUrl: dto.logoUrl, status: dto.status };
     if (dto.monthlyBudgetUsd !== undefined) {
-      data.settings = { ...settingsOf(company), monthlyBudgetUsd: dto.monthlyBudgetUsd } as Prisma.InputJsonObject;
+      data.settings = {
+        ...settingsOf(company),
+        monthlyBudgetUsd: dto.monthlyBudgetUsd,
+      };
     }
     return this.companies.update(caller.scope, id, data);
   }
@@ -85,7 +89,9 @@ export class CompaniesService {
   async tree(caller: Caller, id: string): Promise<CompanyTreeResponse> {
     await this.get(caller, id);
     const rows = await this.companies.subtree(caller.scope, id);
-    const nodes = new Map(rows.map((row) => [row.id, { ...toCompanyResponse(row), children: [] as CompanyTreeResponse[] }]));
+    const nodes = new Map(
+      rows.map((row) => [row.id, { ...toCompanyResponse(row), children: [] as CompanyTreeResponse[] }]),
+    );
     for (const node of nodes.values()) {
       if (node.id !== id && node.parentId) nodes.get(node.parentId)?.children.push(node);
     }

@@ -33,7 +33,8 @@ describe('auth', () => {
   const me = (session: Pick<Session, 'accessToken'>) =>
     app.inject({ method: 'GET', url: '/api/v1/auth/me', headers: bearer(session) });
   const familyOf = async (refreshToken: string) =>
-    (await db.admin.refreshToken.findUniqueOrThrow({ where: { tokenHash: hashRefreshToken(refreshToken) } })).familyId;
+    (await db.admin.refreshToken.findUniqueOrThrow({ where: { tokenHash: hashRefreshToken(refreshToken) } }))
+      .familyId;
 
   describe('login', () => {
     it('returns a token pair and the user, never a password hash', async () => {
@@ -45,7 +46,10 @@ describe('auth', () => {
       });
       expect(response.statusCode).toBe(200);
       const body = response.json();
-      expect(body).toMatchObject({ expiresIn: 900, user: { id: user.id, email: user.email, role: 'member' } });
+      expect(body).toMatchObject({
+        expiresIn: 900,
+        user: { id: user.id, email: user.email, role: 'member' },
+      });
       expect(body.accessToken.split('.')).toHaveLength(3);
       expect(body.refreshToken).toMatch(/^[A-Za-z0-9_-]{43}$/);
       expect(response.body).not.toMatch(/passwordHash|argon2/);
@@ -68,14 +72,22 @@ describe('auth', () => {
         attempts.map((payload) => app.inject({ method: 'POST', url: '/api/v1/auth/login', payload })),
       );
       for (const answer of answers) expect(answer.statusCode).toBe(401);
-      const normalise = (body: string) => ({ ...JSON.parse(body), requestId: '', instance: '' });
+      const normalise = (body: string): object => ({
+        ...(JSON.parse(body) as object),
+        requestId: '',
+        instance: '',
+      });
       expect(new Set(answers.map((a) => JSON.stringify(normalise(a.body)))).size).toBe(1);
       expect(answers[0].json().code).toBe('INVALID_CREDENTIALS');
     });
 
     it('answers 423 for a user of a suspended company, or below a suspended partner', async () => {
       const platform = await db.admin.company.findFirstOrThrow({ where: { type: 'APP' } });
-      const partner = await createCompany(db.admin, { type: 'PARTNER', parentId: platform.id, status: 'suspended' });
+      const partner = await createCompany(db.admin, {
+        type: 'PARTNER',
+        parentId: platform.id,
+        status: 'suspended',
+      });
       const tenant = await createCompany(db.admin, { type: 'TENANT', parentId: partner.id });
       const user = await createUser(db.admin, { companyId: tenant.id, role: 'member' });
       const response = await app.inject({
@@ -108,7 +120,9 @@ describe('auth', () => {
       // The successor minted before the reuse is dead too, and so is the access token of the family.
       expect((await refresh(next.refreshToken)).statusCode).toBe(401);
       expect((await me(next)).statusCode).toBe(401);
-      const family = await db.admin.refreshToken.findMany({ where: { familyId: await familyOf(session.refreshToken) } });
+      const family = await db.admin.refreshToken.findMany({
+        where: { familyId: await familyOf(session.refreshToken) },
+      });
       expect(family.every((token) => token.revokedAt !== null)).toBe(true);
     });
 
@@ -131,7 +145,10 @@ describe('auth', () => {
     it('refuses refresh once the company is suspended', async () => {
       const platform = await db.admin.company.findFirstOrThrow({ where: { type: 'APP' } });
       const tenant = await createCompany(db.admin, { type: 'TENANT', parentId: platform.id });
-      const session = await login(app, (await createUser(db.admin, { companyId: tenant.id, role: 'member' })).email);
+      const session = await login(
+        app,
+        (await createUser(db.admin, { companyId: tenant.id, role: 'member' })).email,
+      );
       await db.admin.company.update({ where: { id: tenant.id }, data: { status: 'suspended' } });
       expect((await me(session)).statusCode).toBe(423);
       const response = await refresh(session.refreshToken);
@@ -210,7 +227,10 @@ describe('auth', () => {
     it('deactivation revokes the user’s sessions', async () => {
       const user = await newMember();
       const session = await login(app, user.email);
-      const admin = await login(app, (await createUser(db.admin, { companyId: tenantId, role: 'tenant_admin' })).email);
+      const admin = await login(
+        app,
+        (await createUser(db.admin, { companyId: tenantId, role: 'tenant_admin' })).email,
+      );
       const response = await app.inject({
         method: 'PATCH',
         url: `/api/v1/users/${user.id}`,
@@ -227,7 +247,10 @@ describe('auth', () => {
       const tenant = await createCompany(db.admin, { type: 'TENANT', parentId: partnerId });
       const member = await createUser(db.admin, { companyId: tenant.id, role: 'member' });
       const session = await login(app, member.email);
-      const partnerAdmin = await login(app, (await createUser(db.admin, { companyId: partnerId, role: 'partner_admin' })).email);
+      const partnerAdmin = await login(
+        app,
+        (await createUser(db.admin, { companyId: partnerId, role: 'partner_admin' })).email,
+      );
       const response = await app.inject({
         method: 'PATCH',
         url: `/api/v1/companies/${tenant.id}`,

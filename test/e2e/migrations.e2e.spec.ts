@@ -215,11 +215,20 @@ describe('migrations', () => {
       [role],
     );
     expect(rows[0]).toEqual({ rolsuper: false, rolbypassrls: false, owns: '0' });
+    const company = await client.query<{ id: string }>(
+      `INSERT INTO companies (id, name, type) VALUES (gen_random_uuid(), 'x', 'APP') RETURNING id`,
+    );
     const app = new Client({ connectionString: env.DATABASE_URL });
     await app.connect();
     try {
-      await app.query(`INSERT INTO companies (id, name, type) VALUES (gen_random_uuid(), 'x', 'APP')`);
-      expect((await app.query('SELECT count(*)::int AS n FROM companies')).rows[0].n).toBe(1);
+      await app.query('BEGIN');
+      await app.query(`SELECT set_config('app.company_ids', $1, true)`, [`{${company.rows[0].id}}`]);
+      await app.query(
+        `INSERT INTO users (id, company_id, email, full_name, role) VALUES (gen_random_uuid(), $1, 'a@b.test', 'A', 'member')`,
+        [company.rows[0].id],
+      );
+      expect((await app.query('SELECT count(*)::int AS n FROM users')).rows[0].n).toBe(1);
+      await app.query('ROLLBACK');
       await expect(app.query('CREATE TABLE sneaky (id int)')).rejects.toThrow(/permission denied/);
     } finally {
       await app.end();

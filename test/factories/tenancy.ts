@@ -1,5 +1,11 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { Company, CompanyType, PrismaClient, User, UserRole } from '../../src/infra/database/generated/client';
+import type {
+  Company,
+  CompanyType,
+  PrismaClient,
+  User,
+  UserRole,
+} from '../../src/infra/database/generated/client';
 import { hashPassword } from '../../src/identity/password-hasher';
 
 export const PASSWORD = 'correct-horse-battery-staple';
@@ -16,7 +22,12 @@ export function createCompany(
   data: { type: CompanyType; parentId?: string | null; name?: string; status?: 'active' | 'suspended' },
 ): Promise<Company> {
   return prisma.company.create({
-    data: { name: data.name ?? `${data.type} ${unique()}`, type: data.type, parentId: data.parentId ?? null, status: data.status },
+    data: {
+      name: data.name ?? `${data.type} ${unique()}`,
+      type: data.type,
+      parentId: data.parentId ?? null,
+      status: data.status,
+    },
   });
 }
 
@@ -43,13 +54,24 @@ export interface Session {
   user: { id: string; companyId: string; role: UserRole };
 }
 
-export async function login(app: NestFastifyApplication, email: string, password = PASSWORD): Promise<Session> {
-  const response = await app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { email, password } });
-  if (response.statusCode !== 200) throw new Error(`login of ${email} answered ${response.statusCode}: ${response.body}`);
+export async function login(
+  app: NestFastifyApplication,
+  email: string,
+  password = PASSWORD,
+): Promise<Session> {
+  const response = await app.inject({
+    method: 'POST',
+    url: '/api/v1/auth/login',
+    payload: { email, password },
+  });
+  if (response.statusCode !== 200)
+    throw new Error(`login of ${email} answered ${response.statusCode}: ${response.body}`);
   return response.json();
 }
 
-export const bearer = (session: Pick<Session, 'accessToken'>) => ({ authorization: `Bearer ${session.accessToken}` });
+export const bearer = (session: Pick<Session, 'accessToken'>) => ({
+  authorization: `Bearer ${session.accessToken}`,
+});
 
 const TENANT_ROLES: UserRole[] = ['tenant_admin', 'approver', 'member', 'viewer'];
 
@@ -80,7 +102,10 @@ export async function createWorld(prisma: PrismaClient): Promise<World> {
       const tenantCompany = await createCompany(prisma, { type: 'TENANT', parentId: company.id });
       const users = {} as TenantWorld['users'];
       for (const role of TENANT_ROLES) {
-        users[role as keyof TenantWorld['users']] = await createUser(prisma, { companyId: tenantCompany.id, role });
+        users[role as keyof TenantWorld['users']] = await createUser(prisma, {
+          companyId: tenantCompany.id,
+          role,
+        });
       }
       return { company: tenantCompany, users };
     };

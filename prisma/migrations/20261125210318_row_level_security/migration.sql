@@ -17,13 +17,16 @@ CREATE FUNCTION app_scope() RETURNS uuid[]
     END
   $$;
 
--- Companies: a row is its own tenant key. A new company may be inserted under a
--- parent in scope (it is not in scope itself until the next transaction).
+-- Companies: a row is its own tenant key. A new company may only be inserted under
+-- a parent in scope (the creating transaction adds the new id to its scope so that
+-- INSERT ... RETURNING can read the row back).
 ALTER TABLE companies ENABLE ROW LEVEL SECURITY;
 ALTER TABLE companies FORCE ROW LEVEL SECURITY;
-CREATE POLICY companies_scope ON companies
-  USING (id = ANY (app_scope()))
-  WITH CHECK (id = ANY (app_scope()) OR parent_id = ANY (app_scope()));
+CREATE POLICY companies_read ON companies FOR SELECT USING (id = ANY (app_scope()));
+CREATE POLICY companies_insert ON companies FOR INSERT WITH CHECK (parent_id = ANY (app_scope()));
+CREATE POLICY companies_update ON companies FOR UPDATE
+  USING (id = ANY (app_scope())) WITH CHECK (id = ANY (app_scope()));
+CREATE POLICY companies_delete ON companies FOR DELETE USING (id = ANY (app_scope()));
 
 -- Every other tenant-owned table is keyed by company_id.
 DO $$

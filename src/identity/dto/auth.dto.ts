@@ -6,7 +6,9 @@ import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, UserResponse } from './user.d
 
 export class LoginDto {
   @ApiProperty({ format: 'email' })
-  @Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim().toLowerCase() : value))
+  @Transform(({ value }: { value: unknown }) =>
+    typeof value === 'string' ? value.trim().toLowerCase() : value,
+  )
   @IsEmail()
   @MaxLength(254)
   email!: string;

@@ -1,6 +1,16 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsBoolean, IsEmail, IsEnum, IsOptional, IsString, IsUUID, Length, MaxLength, MinLength } from 'class-validator';
+import {
+  IsBoolean,
+  IsEmail,
+  IsEnum,
+  IsOptional,
+  IsString,
+  IsUUID,
+  Length,
+  MaxLength,
+  MinLength,
+} from 'class-validator';
 import { UserRole } from '../../infra/database/generated/client';
 import { PageQuery } from '../../infra/http/pagination';
 
@@ -8,7 +18,8 @@ export const PASSWORD_MIN_LENGTH = 12;
 /** argon2 hashes any length; the cap keeps a login from being a CPU amplifier. */
 export const PASSWORD_MAX_LENGTH = 256;
 
-const lowerTrim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim().toLowerCase() : value);
+const lowerTrim = ({ value }: { value: unknown }) =>
+  typeof value === 'string' ? value.trim().toLowerCase() : value;
 
 export class CreateUserDto {
   @ApiProperty({ format: 'email' })

@@ -4,6 +4,7 @@ const valid = {
   DATABASE_URL: 'postgresql://app:app@127.0.0.1:5432/hb',
   DATABASE_ADMIN_URL: 'postgresql://postgres@127.0.0.1:5432/hb',
   REDIS_URL: 'redis://127.0.0.1:6379',
+  JWT_SECRET: 'a-test-secret-that-is-long-enough-0123',
 };
 
 function issuesOf(env: Record<string, string>): string[] {
@@ -40,6 +41,16 @@ describe('loadEnv', () => {
     const issues = issuesOf({ ...valid, PORT: 'eighty', DATABASE_URL: 'mysql://x@y/z', LOG_LEVEL: 'loud' });
     expect(issues.map((issue) => issue.split(':')[0]).sort()).toEqual(['DATABASE_URL', 'LOG_LEVEL', 'PORT']);
     expect(issues.find((issue) => issue.startsWith('DATABASE_URL'))).toContain('postgresql://');
+  });
+
+  it('rejects a short JWT secret and short previous secrets', () => {
+    expect(issuesOf({ ...valid, JWT_SECRET: 'short' })[0]).toMatch(/^JWT_SECRET:/);
+    expect(issuesOf({ ...valid, JWT_PREVIOUS_SECRETS: `${'x'.repeat(40)}, tiny` })[0]).toMatch(
+      /^JWT_PREVIOUS_SECRETS/,
+    );
+    expect(loadEnv({ ...valid, JWT_PREVIOUS_SECRETS: ` ${'x'.repeat(40)} ,` }).JWT_PREVIOUS_SECRETS).toEqual([
+      'x'.repeat(40),
+    ]);
   });
 
   it('rejects a bootstrap password too short to be safe', () => {

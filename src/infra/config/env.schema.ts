@@ -42,7 +42,12 @@ export const envSchema = z.object({
   JWT_PREVIOUS_SECRETS: z
     .string()
     .default('')
-    .transform((value) => value.split(',').map((s) => s.trim()).filter(Boolean))
+    .transform((value) =>
+      value
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
     .pipe(z.array(z.string().min(32, 'every previous secret must be at least 32 characters'))),
   JWT_ISSUER: z.string().min(1).default('hirebuddha'),
   JWT_AUDIENCE: z.string().min(1).default('hirebuddha-api'),

@@ -34,11 +34,16 @@ export function keyset(query: PageQuery): { take: number; afterId?: string } {
   const take = (query.limit ?? 50) + 1;
   if (!query.cursor) return { take };
   const afterId = Buffer.from(query.cursor, 'base64url').toString('utf8');
-  if (!UUID.test(afterId)) throw new ValidationFailed([{ pointer: '/query/cursor', message: 'cursor is not valid' }]);
+  if (!UUID.test(afterId))
+    throw new ValidationFailed([{ pointer: '/query/cursor', message: 'cursor is not valid' }]);
   return { take, afterId };
 }
 
-export function toPage<T extends { id: string }, R>(rows: T[], query: PageQuery, map: (row: T) => R): Page<R> {
+export function toPage<T extends { id: string }, R>(
+  rows: T[],
+  query: PageQuery,
+  map: (row: T) => R,
+): Page<R> {
   const limit = query.limit ?? 50;
   const more = rows.length > limit;
   const items = more ? rows.slice(0, limit) : rows;
