@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { z } from 'zod';
+import type { User } from '../infra/database/generated/client';
 import { ScopedDb } from '../infra/database/tenant-scope';
 
 const ROLE = z.enum(['app_admin', 'partner_admin', 'tenant_admin', 'approver', 'member', 'viewer']);
@@ -27,6 +28,21 @@ const principalRow = z.object({
 });
 export type PrincipalRow = z.infer<typeof principalRow>;
 
+const userRow = z.object({
+  id: z.string(),
+  company_id: z.string(),
+  email: z.string(),
+  password_hash: z.string().nullable(),
+  full_name: z.string(),
+  role: ROLE,
+  is_active: z.boolean(),
+  is_verified: z.boolean(),
+  profile_picture_url: z.string().nullable(),
+  last_login_at: z.date().nullable(),
+  created_at: z.date(),
+  updated_at: z.date(),
+});
+
 const rotatedRow = z.object({ user_id: z.string(), family_id: z.string() });
 
 /**
@@ -50,14 +66,34 @@ export class AuthRepository {
     return rows.length ? principalRow.parse(rows[0]) : null;
   }
 
-  async storeRefreshToken(token: {
+  /** Records the login and opens the session (first token of a new family) in one
+   *  round trip; returns the user. */
+  async startSession(session: {
     userId: string;
+    tokenId: string;
     tokenHash: string;
     familyId: string;
     expiresAt: Date;
     familyExpiresAt: Date;
-  }): Promise<void> {
-    await this.db.unscoped.refreshToken.create({ data: token });
+  }): Promise<User> {
+    const rows = await this.db.unscoped.$queryRaw<unknown[]>`
+      SELECT * FROM auth_start_session(${session.userId}::uuid, ${session.tokenId}::uuid, ${session.tokenHash},
+        ${session.familyId}::uuid, ${session.expiresAt}, ${session.familyExpiresAt})`;
+    const row = userRow.parse(rows[0]);
+    return {
+      id: row.id,
+      companyId: row.company_id,
+      email: row.email,
+      passwordHash: row.password_hash,
+      fullName: row.full_name,
+      role: row.role,
+      isActive: row.is_active,
+      isVerified: row.is_verified,
+      profilePictureUrl: row.profile_picture_url,
+      lastLoginAt: row.last_login_at,
+      createdAt: row.created_at,
+      updatedAt: row.updated_at,
+    };
   }
 
   /**

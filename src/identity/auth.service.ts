@@ -42,13 +42,12 @@ export class AuthService {
     if (!candidate?.password_hash || !matches || !candidate.is_active) throw new InvalidCredentials();
     if (candidate.suspended) throw new CompanySuspended();
 
-    const scope = { companyIds: [candidate.company_id] };
-    const user = await this.users.recordLogin(scope, candidate.id);
     const now = Date.now();
     const familyId = uuidv7();
     const refresh = newRefreshToken();
-    await this.auth.storeRefreshToken({
-      userId: user.id,
+    const user = await this.auth.startSession({
+      userId: candidate.id,
+      tokenId: uuidv7(),
       tokenHash: refresh.hash,
       familyId,
       expiresAt: new Date(now + this.config.env.REFRESH_TOKEN_TTL_DAYS * DAY_MS),
@@ -110,9 +109,9 @@ export class AuthService {
     };
   }
 
-  private async pair(user: User, familyId: string, refreshToken: string): Promise<TokenPairResponse> {
+  private pair(user: User, familyId: string, refreshToken: string): TokenPairResponse {
     return {
-      accessToken: await this.tokens.sign(user, familyId),
+      accessToken: this.tokens.sign(user, familyId),
       refreshToken,
       expiresIn: this.tokens.ttlSeconds,
       user: toUserResponse(user),

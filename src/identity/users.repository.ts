@@ -53,8 +53,4 @@ export class UsersRepository {
   update(scope: TenantScope, id: string, data: Prisma.UserUpdateInput): Promise<User> {
     return this.db.run(scope, (tx) => tx.user.update({ where: { id }, data }));
   }
-
-  async recordLogin(scope: TenantScope, id: string): Promise<User> {
-    return this.db.run(scope, (tx) => tx.user.update({ where: { id }, data: { lastLoginAt: new Date() } }));
-  }
 }
