@@ -8,6 +8,7 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient, type CompanyType, type UserRole } from '../src/infra/database/generated/client';
 import { hashPassword } from '../src/identity/password-hasher';
 import { bootstrapPlatform } from '../src/identity/bootstrap';
+import { seedDemoEntities } from './demo-entities';
 
 if (existsSync('.env')) process.loadEnvFile('.env');
 
@@ -55,10 +56,13 @@ async function main() {
   for (const [email, name, role, companyId] of demoUsers)
     await user(email, name, role, companyId, DEMO_PASSWORD);
 
+  const screening = await seedDemoEntities(prisma, tenant.id);
+
   console.log('Companies:');
   console.log(`  APP      ${app.name} (${app.id})`);
   console.log(`  PARTNER  ${partner.name} (${partner.id})`);
   console.log(`  TENANT   ${tenant.name} (${tenant.id})`);
+  console.log(`Demo process: Candidate screening (${screening}) in ${tenant.name}`);
   console.log('Logins:');
   console.log(`  app_admin      ${adminEmail} / ${adminPassword}`);
   for (const [email, , role] of demoUsers) console.log(`  ${role.padEnd(14)} ${email} / ${DEMO_PASSWORD}`);

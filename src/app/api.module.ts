@@ -2,6 +2,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import type { AppConfig } from '../infra/config/config';
 import { InfraModule } from '../infra/infra.module';
 import { HealthController } from '../infra/health/health.controller';
+import { EntitiesModule } from '../entities/entities.module';
 import { IdentityModule } from '../identity/identity.module';
 import { TenancyModule } from '../tenancy/tenancy.module';
 
@@ -11,7 +12,7 @@ export class ApiModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: ApiModule,
-      imports: [InfraModule.forRoot(config), TenancyModule, IdentityModule],
+      imports: [InfraModule.forRoot(config), TenancyModule, IdentityModule, EntitiesModule],
       controllers: [HealthController],
     };
   }

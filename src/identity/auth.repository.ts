@@ -25,6 +25,7 @@ const principalRow = z.object({
   suspended: z.boolean(),
   session_active: z.boolean(),
   scope: z.array(z.string()),
+  catalog: z.array(z.string()),
 });
 export type PrincipalRow = z.infer<typeof principalRow>;
 

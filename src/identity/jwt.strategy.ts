@@ -43,7 +43,7 @@ export class JwtStrategy extends PassportStrategy(BearerTokenStrategy, 'jwt') {
       role: principal.role,
       email: principal.email,
       sessionId: claims.sid,
-      scope: { companyIds: principal.scope },
+      scope: { companyIds: principal.scope, catalogCompanyIds: principal.catalog },
     };
   }
 }

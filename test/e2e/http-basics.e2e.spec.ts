@@ -120,6 +120,17 @@ describe('HTTP basics', () => {
     expect(ok.json()).toEqual({ limit: 20 });
   });
 
+  it('refuses NUL characters (Postgres cannot store them) with a 400 pointing at them', async () => {
+    const response = await post('/api/v1/probe/echo', {
+      email: 'a@example.com',
+      address: { city: 'Os\u0000lo' },
+    });
+    expect(response.statusCode).toBe(400);
+    expect(response.json().errors).toEqual([
+      { pointer: '/address/city', message: 'must not contain NUL characters' },
+    ]);
+  });
+
   it('answers malformed JSON with 400 INVALID_JSON, not 500', async () => {
     const response = await post('/api/v1/probe/echo', '{"email": ');
     expect(response.statusCode).toBe(400);

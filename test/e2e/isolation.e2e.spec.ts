@@ -3,7 +3,10 @@ import { Client } from 'pg';
 import { startApi } from '../support/app';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { flushTestRedis } from '../support/redis';
-import { bearer, createWorld, login, type Session, type World } from '../factories/tenancy';
+import { createEntity } from '../factories/entities';
+import { bearer, createWorld, login, type Session, type World as TenancyWorld } from '../factories/tenancy';
+
+type World = TenancyWorld & { victimEntityId?: string };
 
 type Method = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
 
@@ -22,6 +25,10 @@ const RESOURCES: Record<string, ResourceKind> = {
     victimId: (world) => world.partners[0].tenants[0].company.id,
     snapshot: (db, id) => db.admin.company.findUnique({ where: { id } }),
   },
+  '/api/v1/entities/{id}': {
+    victimId: (world) => world.victimEntityId!,
+    snapshot: (db, id) => db.admin.hierarchicalEntity.findUnique({ where: { id } }),
+  },
   '/api/v1/users/{id}': {
     victimId: (world) => world.partners[0].tenants[0].users.member.id,
     snapshot: (db, id) => db.admin.user.findUnique({ where: { id } }),
@@ -32,6 +39,8 @@ const RESOURCES: Record<string, ResourceKind> = {
 const BODIES: Record<string, object> = {
   'PATCH /api/v1/companies/{id}': { name: 'Taken over' },
   'PATCH /api/v1/users/{id}': { fullName: 'Taken over' },
+  'PATCH /api/v1/entities/{id}': { description: 'Taken over' },
+  'POST /api/v1/entities/{id}/versions': { version: '9.9.9' },
 };
 
 interface Route {
@@ -64,6 +73,9 @@ describe('tenant isolation', () => {
     db = await createTestDatabase();
     app = await startApi(db, { overrides: { LOGIN_LIMIT_PER_EMAIL: '1000', LOGIN_LIMIT_PER_IP: '1000' } });
     world = await createWorld(db.admin);
+    world.victimEntityId = (
+      await createEntity(db.admin, { companyId: world.partners[0].tenants[0].company.id, type: 'SKILL' })
+    ).id;
     routes = routesWithIds((await app.inject({ method: 'GET', url: '/api/v1/openapi.json' })).json());
   });
 
@@ -82,6 +94,13 @@ describe('tenant isolation', () => {
         'GET /api/v1/users/{id}',
         'PATCH /api/v1/users/{id}',
         'DELETE /api/v1/users/{id}',
+        'GET /api/v1/entities/{id}',
+        'PATCH /api/v1/entities/{id}',
+        'DELETE /api/v1/entities/{id}',
+        'POST /api/v1/entities/{id}/activate',
+        'POST /api/v1/entities/{id}/versions',
+        'POST /api/v1/entities/{id}/deprecate',
+        'GET /api/v1/entities/{id}/tree',
       ]),
     );
   });

@@ -9,6 +9,9 @@ import { PrismaService } from './prisma.service';
  */
 export interface TenantScope {
   readonly companyIds: readonly string[];
+  /** Companies above the caller's, whose shared entities the caller may read and
+   *  run (the catalog). Never writable. */
+  readonly catalogCompanyIds?: readonly string[];
 }
 
 export type Tx = Prisma.TransactionClient;
@@ -29,7 +32,8 @@ export class ScopedDb {
 
   run<T>(scope: TenantScope, work: (tx: Tx) => Promise<T>): Promise<T> {
     return this.prisma.$transaction(async (tx) => {
-      await tx.$executeRaw`SELECT set_config('app.company_ids', ${uuidArray(scope.companyIds)}, true)`;
+      await tx.$executeRaw`SELECT set_config('app.company_ids', ${uuidArray(scope.companyIds)}, true),
+        set_config('app.catalog_company_ids', ${uuidArray(scope.catalogCompanyIds ?? [])}, true)`;
       return work(tx);
     });
   }

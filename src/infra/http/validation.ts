@@ -9,6 +9,20 @@ function flatten(errors: ValidationError[], prefix: string): FieldError[] {
   });
 }
 
+/** Postgres text and jsonb cannot hold U+0000: refuse it at the edge (400) rather
+ *  than fail in the database (500). Returns the pointer of the first one found. */
+function findNul(value: unknown, pointer: string, depth = 0): string | undefined {
+  if (typeof value === 'string') return value.includes('\u0000') ? pointer : undefined;
+  if (depth > 64 || value === null || typeof value !== 'object') return undefined;
+  for (const [key, child] of Object.entries(value)) {
+    const at = `${pointer}/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`;
+    if (key.includes('\u0000')) return at;
+    const found = findNul(child, at, depth + 1);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
 /**
  * The global validation pipe: DTOs are class-validator classes; unknown fields
  * are refused (not silently dropped) so a typo never passes unnoticed. Pointers
@@ -26,6 +40,13 @@ export class ProblemValidationPipe extends ValidationPipe {
   }
 
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    const nul = findNul(value, '');
+    if (nul !== undefined) {
+      const prefix = metadata.type === 'body' ? '' : metadata.type === 'query' ? '/query' : '/params';
+      throw new ValidationFailed([
+        { pointer: `${prefix}${nul}`, message: 'must not contain NUL characters' },
+      ]);
+    }
     try {
       return await super.transform(value, metadata);
     } catch (error) {

@@ -1,0 +1,188 @@
+import { Injectable } from '@nestjs/common';
+import { v7 as uuidv7 } from 'uuid';
+import { z } from 'zod';
+import {
+  Prisma,
+  type EntityStatus,
+  type EntityType,
+  type HierarchicalEntity,
+} from '../infra/database/generated/client';
+import { ScopedDb, type TenantScope } from '../infra/database/tenant-scope';
+import { EntityVersionExists } from './entities.errors';
+
+export interface EntityFilters {
+  type?: EntityType;
+  status?: EntityStatus;
+  parentId?: string;
+  name?: string;
+  tag?: string;
+  q?: string;
+  catalog?: 'include' | 'exclude' | 'only';
+}
+
+export type EntityData = Omit<
+  Prisma.HierarchicalEntityUncheckedCreateInput,
+  'id' | 'createdAt' | 'updatedAt'
+>;
+
+/** Rows the caller may see: their scope, plus shared entities of the companies above. */
+function visible(
+  scope: TenantScope,
+  catalog: EntityFilters['catalog'] = 'include',
+): Prisma.HierarchicalEntityWhereInput {
+  const own = { companyId: { in: [...scope.companyIds] } };
+  const shared = {
+    companyId: { in: [...(scope.catalogCompanyIds ?? [])] },
+    metadataExtensions: { path: ['shared'], equals: true },
+  };
+  if (catalog === 'exclude') return own;
+  if (catalog === 'only') return shared;
+  return { OR: [own, shared] };
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  return error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002';
+}
+
+const idRow = z.object({ id: z.string() });
+
+@Injectable()
+export class EntitiesRepository {
+  constructor(private readonly db: ScopedDb) {}
+
+  list(
+    scope: TenantScope,
+    filters: EntityFilters,
+    page: { take: number; afterId?: string },
+  ): Promise<HierarchicalEntity[]> {
+    const where: Prisma.HierarchicalEntityWhereInput = {
+      AND: [
+        visible(scope, filters.catalog),
+        {
+          type: filters.type,
+          status: filters.status,
+          parentId: filters.parentId,
+          name: filters.name,
+          tags: filters.tag ? { has: filters.tag } : undefined,
+          id: page.afterId ? { gt: page.afterId } : undefined,
+        },
+        filters.q
+          ? {
+              OR: [
+                { name: { contains: filters.q, mode: 'insensitive' } },
+                { displayName: { contains: filters.q, mode: 'insensitive' } },
+                { description: { contains: filters.q, mode: 'insensitive' } },
+              ],
+            }
+          : {},
+      ],
+    };
+    return this.db.run(scope, (tx) =>
+      tx.hierarchicalEntity.findMany({ where, orderBy: { id: 'asc' }, take: page.take }),
+    );
+  }
+
+  findVisible(scope: TenantScope, id: string): Promise<HierarchicalEntity | null> {
+    return this.db.run(scope, (tx) =>
+      tx.hierarchicalEntity.findFirst({ where: { AND: [{ id }, visible(scope)] } }),
+    );
+  }
+
+  findChildren(scope: TenantScope, parentId: string): Promise<HierarchicalEntity[]> {
+    return this.db.run(scope, (tx) =>
+      tx.hierarchicalEntity.findMany({
+        where: { parentId, status: { not: 'ARCHIVED' } },
+        orderBy: { id: 'asc' },
+      }),
+    );
+  }
+
+  /** Ids of `id` and every entity above it, in one recursive query (cycle checks). */
+  async lineageIds(scope: TenantScope, id: string): Promise<string[]> {
+    const rows = await this.db.run(
+      scope,
+      (tx) => tx.$queryRaw<unknown[]>`
+        WITH RECURSIVE up AS (
+          SELECT id, parent_id, 1 AS depth FROM hierarchical_entities WHERE id = ${id}::uuid
+          UNION ALL
+          SELECT e.id, e.parent_id, up.depth + 1 FROM hierarchical_entities e JOIN up ON e.id = up.parent_id
+           WHERE up.depth < 64
+        )
+        SELECT id FROM up`,
+    );
+    return z
+      .array(idRow)
+      .parse(rows)
+      .map((row) => row.id);
+  }
+
+  /** The entity and all its descendants visible to the caller, in one recursive query. */
+  async subtreeIds(scope: TenantScope, id: string): Promise<string[]> {
+    const rows = await this.db.run(
+      scope,
+      (tx) => tx.$queryRaw<unknown[]>`
+        WITH RECURSIVE down AS (
+          SELECT id, 1 AS depth FROM hierarchical_entities WHERE id = ${id}::uuid
+          UNION ALL
+          SELECT e.id, down.depth + 1 FROM hierarchical_entities e JOIN down ON e.parent_id = down.id
+           WHERE down.depth < 64
+        )
+        SELECT id FROM down`,
+    );
+    return z
+      .array(idRow)
+      .parse(rows)
+      .map((row) => row.id);
+  }
+
+  findMany(scope: TenantScope, ids: string[]): Promise<HierarchicalEntity[]> {
+    return this.db.run(scope, (tx) =>
+      tx.hierarchicalEntity.findMany({
+        where: { AND: [{ id: { in: ids } }, visible(scope)] },
+        orderBy: { id: 'asc' },
+      }),
+    );
+  }
+
+  versionsOf(scope: TenantScope, companyId: string, name: string): Promise<string[]> {
+    return this.db
+      .run(scope, (tx) =>
+        tx.hierarchicalEntity.findMany({ where: { companyId, name }, select: { version: true } }),
+      )
+      .then((rows) => rows.map((row) => row.version));
+  }
+
+  countLiveChildren(scope: TenantScope, id: string): Promise<number> {
+    return this.db.run(scope, (tx) =>
+      tx.hierarchicalEntity.count({ where: { parentId: id, status: { not: 'ARCHIVED' } } }),
+    );
+  }
+
+  async create(scope: TenantScope, data: EntityData): Promise<HierarchicalEntity> {
+    try {
+      return await this.db.run(scope, (tx) =>
+        tx.hierarchicalEntity.create({ data: { id: uuidv7(), ...data } }),
+      );
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new EntityVersionExists();
+      throw error;
+    }
+  }
+
+  /** Changes a row only while it still has one of the `from` statuses (a conditional
+   *  update): null when another request changed its status first. */
+  async updateIfStatus(
+    scope: TenantScope,
+    id: string,
+    from: EntityStatus[],
+    data: Prisma.HierarchicalEntityUncheckedUpdateManyInput,
+  ): Promise<HierarchicalEntity | null> {
+    return this.db.run(scope, async (tx) => {
+      const { count } = await tx.hierarchicalEntity.updateMany({
+        where: { id, status: { in: from }, companyId: { in: [...scope.companyIds] } },
+        data,
+      });
+      return count ? tx.hierarchicalEntity.findUnique({ where: { id } }) : null;
+    });
+  }
+}
