@@ -46,6 +46,58 @@ function isUniqueViolation(error: unknown): boolean {
 
 const idRow = z.object({ id: z.string() });
 
+const json = z.custom<Prisma.JsonValue>(() => true);
+/** A raw hierarchical_entities row, as recursive queries return it, in Prisma's shape. */
+const entityRow = z
+  .object({
+    id: z.string(),
+    company_id: z.string(),
+    parent_id: z.string().nullable(),
+    type: z.enum(['ACTION', 'SKILL', 'AGENT', 'PROCESS']),
+    name: z.string(),
+    display_name: z.string().nullable(),
+    description: z.string().nullable(),
+    version: z.string(),
+    status: z.enum(['DRAFT', 'ACTIVE', 'DEPRECATED', 'ARCHIVED']),
+    tags: z.array(z.string()),
+    identity: json,
+    hierarchy: json,
+    logic_gate: json,
+    planning: json,
+    capabilities: json,
+    governance: json,
+    io_contract: json,
+    observability: json,
+    metadata_extensions: json,
+    created_by: z.string().nullable(),
+    created_at: z.date(),
+    updated_at: z.date(),
+  })
+  .transform((row): HierarchicalEntity => ({
+    id: row.id,
+    companyId: row.company_id,
+    parentId: row.parent_id,
+    type: row.type,
+    name: row.name,
+    displayName: row.display_name,
+    description: row.description,
+    version: row.version,
+    status: row.status,
+    tags: row.tags,
+    identity: row.identity,
+    hierarchy: row.hierarchy,
+    logicGate: row.logic_gate,
+    planning: row.planning,
+    capabilities: row.capabilities,
+    governance: row.governance,
+    ioContract: row.io_contract,
+    observability: row.observability,
+    metadataExtensions: row.metadata_extensions,
+    createdBy: row.created_by,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  }));
+
 @Injectable()
 export class EntitiesRepository {
   constructor(private readonly db: ScopedDb) {}
@@ -117,22 +169,22 @@ export class EntitiesRepository {
   }
 
   /** The entity and all its descendants visible to the caller, in one recursive query. */
-  async subtreeIds(scope: TenantScope, id: string): Promise<string[]> {
+  async subtree(scope: TenantScope, id: string): Promise<HierarchicalEntity[]> {
     const rows = await this.db.run(
       scope,
       (tx) => tx.$queryRaw<unknown[]>`
         WITH RECURSIVE down AS (
-          SELECT id, 1 AS depth FROM hierarchical_entities WHERE id = ${id}::uuid
+          SELECT e.*, 1 AS depth FROM hierarchical_entities e WHERE e.id = ${id}::uuid
           UNION ALL
-          SELECT e.id, down.depth + 1 FROM hierarchical_entities e JOIN down ON e.parent_id = down.id
+          SELECT e.*, down.depth + 1 FROM hierarchical_entities e JOIN down ON e.parent_id = down.id
            WHERE down.depth < 64
         )
-        SELECT id FROM down`,
+        SELECT id, company_id, parent_id, type::text, name, display_name, description, version, status::text,
+               tags, identity, hierarchy, logic_gate, planning, capabilities, governance, io_contract,
+               observability, metadata_extensions, created_by, created_at, updated_at
+          FROM down ORDER BY id`,
     );
-    return z
-      .array(idRow)
-      .parse(rows)
-      .map((row) => row.id);
+    return z.array(entityRow).parse(rows);
   }
 
   findMany(scope: TenantScope, ids: string[]): Promise<HierarchicalEntity[]> {

@@ -169,7 +169,7 @@ export class EntitiesService {
 
   async tree(caller: Caller, id: string): Promise<EntityTreeResponse> {
     await this.get(caller, id);
-    const rows = await this.entities.findMany(caller.scope, await this.entities.subtreeIds(caller.scope, id));
+    const rows = await this.entities.subtree(caller.scope, id);
     const nodes = new Map(
       rows.map((row) => [
         row.id,

@@ -392,6 +392,23 @@ describe('entity registry', () => {
     }, 120_000);
   });
 
+  it('publishes every block schema in the OpenAPI document, referenced by the entity bodies', async () => {
+    const doc = (await app.inject({ method: 'GET', url: '/api/v1/openapi.json' })).json();
+    for (const name of [
+      'IdentityBlock',
+      'PlanningBlock',
+      'CapabilitiesBlock',
+      'GovernanceBlock',
+      'IoContractBlock',
+    ]) {
+      expect(doc.components.schemas[name]).toMatchObject({ type: 'object', additionalProperties: false });
+    }
+    expect(JSON.stringify(doc.components.schemas.CreateEntityDto)).toContain(
+      '#/components/schemas/GovernanceBlock',
+    );
+    expect(JSON.stringify(doc.paths['/api/v1/entities'].post)).toContain('CreateEntityDto');
+  });
+
   describe('catalog', () => {
     it('shows shared entities of the APP company and the partner to the companies below, read-only', async () => {
       const fromApp = await createEntity(db.admin, {

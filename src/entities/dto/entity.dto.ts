@@ -14,12 +14,38 @@ import {
 } from 'class-validator';
 import { EntityStatus, EntityType } from '../../infra/database/generated/client';
 import { PageQuery } from '../../infra/http/pagination';
+import { registerOpenApiSchemas, schemaRef } from '../../infra/openapi/openapi';
+import {
+  CAPABILITIES_SCHEMA,
+  GOVERNANCE_SCHEMA,
+  HIERARCHY_SCHEMA,
+  IDENTITY_SCHEMA,
+  IO_CONTRACT_SCHEMA,
+  LOGIC_GATE_SCHEMA,
+  METADATA_EXTENSIONS_SCHEMA,
+  OBSERVABILITY_SCHEMA,
+  PLANNING_SCHEMA,
+} from '../config/block-schemas';
 
 /** Semantic version, e.g. 1.0.0 or 2.1.0-beta.1 */
 export const SEMVER = /^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/;
 
-const block = (description: string) =>
-  ApiPropertyOptional({ type: 'object', additionalProperties: true, description });
+// The blocks' JSON Schemas are the ones the service validates with (Ajv), published
+// as-is so clients see exactly the rules they will be held to.
+registerOpenApiSchemas({
+  IdentityBlock: IDENTITY_SCHEMA,
+  HierarchyBlock: HIERARCHY_SCHEMA,
+  LogicGateBlock: LOGIC_GATE_SCHEMA,
+  PlanningBlock: PLANNING_SCHEMA,
+  CapabilitiesBlock: CAPABILITIES_SCHEMA,
+  GovernanceBlock: GOVERNANCE_SCHEMA,
+  IoContractBlock: IO_CONTRACT_SCHEMA,
+  ObservabilityBlock: OBSERVABILITY_SCHEMA,
+  MetadataExtensionsBlock: METADATA_EXTENSIONS_SCHEMA,
+});
+
+const block = (schema: string, description: string) =>
+  ApiPropertyOptional({ allOf: [schemaRef(schema)], description });
 
 /** The editable fields of an entity; the configuration blocks are checked in depth
  *  by their JSON Schemas (src/entities/config). */
@@ -49,24 +75,36 @@ export class EntityFieldsDto {
   @Length(1, 64, { each: true })
   tags?: string[];
 
-  @block('role, persona, instructions (the system prompt), avatarUrl')
+  @block('IdentityBlock', 'role, persona, instructions (the system prompt), avatarUrl')
   @IsOptional()
   @IsObject()
   identity?: object;
-  @block('alias, order, allowedChildTypes') @IsOptional() @IsObject() hierarchy?: object;
-  @block('when (JSONLogic over {input, context}); routes for a PROCESS')
+  @block('HierarchyBlock', 'alias, order, allowedChildTypes') @IsOptional() @IsObject() hierarchy?: object;
+  @block('LogicGateBlock', 'when (JSONLogic over {input, context}); routes for a PROCESS')
   @IsOptional()
   @IsObject()
   logicGate?: object;
-  @block('strategy, steps, maxIterations, maxSteps, output') @IsOptional() @IsObject() planning?: object;
-  @block('model, tools, knowledge, and for an ACTION the action itself')
+  @block('PlanningBlock', 'strategy, steps, maxIterations, maxSteps, output')
+  @IsOptional()
+  @IsObject()
+  planning?: object;
+  @block('CapabilitiesBlock', 'model, tools, knowledge, and for an ACTION the action itself')
   @IsOptional()
   @IsObject()
   capabilities?: object;
-  @block('budget, approvals, allowedHosts, retries') @IsOptional() @IsObject() governance?: object;
-  @block('input and output JSON Schemas') @IsOptional() @IsObject() ioContract?: object;
-  @block('logPrompts, redact, traceSampleRate') @IsOptional() @IsObject() observability?: object;
-  @block('free-form; shared: true publishes an APP or partner entity to the companies below')
+  @block('GovernanceBlock', 'budget, approvals, allowedHosts, retries')
+  @IsOptional()
+  @IsObject()
+  governance?: object;
+  @block('IoContractBlock', 'input and output JSON Schemas') @IsOptional() @IsObject() ioContract?: object;
+  @block('ObservabilityBlock', 'logPrompts, redact, traceSampleRate')
+  @IsOptional()
+  @IsObject()
+  observability?: object;
+  @block(
+    'MetadataExtensionsBlock',
+    'free-form; shared: true publishes an APP or partner entity to the companies below',
+  )
   @IsOptional()
   @IsObject()
   metadataExtensions?: object;

@@ -3,6 +3,17 @@ import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swag
 
 export const OPENAPI_JSON_PATH = '/api/v1/openapi.json';
 
+/** Schemas written as plain JSON Schema rather than DTO classes (the entity
+ *  configuration blocks), published under components.schemas. */
+const extraSchemas = new Map<string, object>();
+
+export function registerOpenApiSchemas(schemas: Record<string, object>): void {
+  for (const [name, schema] of Object.entries(schemas)) extraSchemas.set(name, structuredClone(schema));
+}
+
+/** A reference to a registered schema, for @ApiProperty({ allOf: [...] }). */
+export const schemaRef = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+
 export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
   const config = new DocumentBuilder()
     .setOpenAPIVersion('3.1.0')
@@ -14,7 +25,10 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     .setVersion('1')
     .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })
     .build();
-  return SwaggerModule.createDocument(app, config);
+  const document = SwaggerModule.createDocument(app, config);
+  document.components = { ...document.components, schemas: { ...document.components?.schemas } };
+  for (const [name, schema] of extraSchemas) document.components.schemas![name] = structuredClone(schema);
+  return document;
 }
 
 /** Serves the document at /api/v1/openapi.json and Swagger UI at /docs. */
