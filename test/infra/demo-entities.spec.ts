@@ -6,7 +6,7 @@ type Node = typeof CANDIDATE_SCREENING;
 
 function* walk(node: Node, parent?: Node): Generator<[Node, Node | undefined]> {
   yield [node, parent];
-  for (const child of node.children ?? []) yield* walk(child as Node, node);
+  for (const child of node.children ?? []) yield* walk(child, node);
 }
 
 describe('the demo "Candidate screening" tree the seed writes', () => {
