@@ -1,11 +1,12 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import type { AppConfig } from '../infra/config/config';
 import { InfraModule } from '../infra/infra.module';
+import { NotificationsWorkerModule } from '../notifications/notifications.worker.module';
 
 /** What a worker process loads: every domain's *.worker.module (processors). */
 @Module({})
 export class WorkerModule {
   static forRoot(config: AppConfig): DynamicModule {
-    return { module: WorkerModule, imports: [InfraModule.forRoot(config)] };
+    return { module: WorkerModule, imports: [InfraModule.forRoot(config), NotificationsWorkerModule] };
   }
 }

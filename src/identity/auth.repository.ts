@@ -13,6 +13,7 @@ const loginRow = z.object({
   is_active: z.boolean(),
   is_verified: z.boolean(),
   suspended: z.boolean(),
+  allow_unverified: z.boolean(),
 });
 export type LoginCandidate = z.infer<typeof loginRow>;
 

@@ -17,6 +17,17 @@ import { UsersRepository } from './users.repository';
 
 const DAY_MS = 86_400_000;
 
+/** Said only after the password matched, so it reveals nothing to a guesser. */
+class EmailNotVerified extends DomainError {
+  constructor() {
+    super(
+      'forbidden',
+      'EMAIL_NOT_VERIFIED',
+      'Confirm your email address first; the link is in your mailbox.',
+    );
+  }
+}
+
 class WrongCurrentPassword extends DomainError {
   constructor() {
     super('forbidden', 'WRONG_PASSWORD', 'The current password is wrong.');
@@ -41,12 +52,17 @@ export class AuthService {
     const matches = await verifyPassword(candidate?.password_hash ?? (await this.dummyHash), password);
     if (!candidate?.password_hash || !matches || !candidate.is_active) throw new InvalidCredentials();
     if (candidate.suspended) throw new CompanySuspended();
+    if (!candidate.is_verified && !candidate.allow_unverified) throw new EmailNotVerified();
+    return this.openSession(candidate.id);
+  }
 
+  /** Records a login and opens a new session (refresh family) for the user. */
+  async openSession(userId: string): Promise<TokenPairResponse> {
     const now = Date.now();
     const familyId = uuidv7();
     const refresh = newRefreshToken();
     const user = await this.auth.startSession({
-      userId: candidate.id,
+      userId,
       tokenId: uuidv7(),
       tokenHash: refresh.hash,
       familyId,

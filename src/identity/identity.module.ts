@@ -7,7 +7,10 @@ import type { Redis } from 'ioredis';
 import { AppConfig } from '../infra/config/config';
 import { RedisThrottlerStorage } from '../infra/http/redis-throttler.storage';
 import { REDIS } from '../infra/redis/redis.module';
+import { NotificationsModule } from '../notifications/notifications.module';
 import { TenancyModule } from '../tenancy/tenancy.module';
+import { AccountTokensRepository } from './account-tokens.repository';
+import { AccountService } from './account.service';
 import { AccessTokens } from './access-tokens';
 import { AuthController } from './auth.controller';
 import { AuthRepository } from './auth.repository';
@@ -27,9 +30,11 @@ function emailOf(request: FastifyRequest): string {
 @Module({
   imports: [
     TenancyModule,
+    NotificationsModule,
     PassportModule,
-    // Login limits per client IP and per email, counted in Redis so they hold
-    // across API replicas. Only routes guarded by LoginThrottleGuard use them.
+    // Limits per client IP and per email, counted in Redis so they hold across API
+    // replicas. Only routes guarded by EmailRateLimitGuard use them (login,
+    // forgot-password, resend-verification, invitations), each with its own counters.
     ThrottlerModule.forRootAsync({
       inject: [AppConfig, REDIS],
       useFactory: (config: AppConfig, redis: Redis) => {
@@ -57,6 +62,8 @@ function emailOf(request: FastifyRequest): string {
   controllers: [AuthController, UsersController],
   providers: [
     AccessTokens,
+    AccountService,
+    AccountTokensRepository,
     AuthRepository,
     AuthService,
     BootstrapService,

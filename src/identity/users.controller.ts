@@ -9,6 +9,7 @@ import {
   Patch,
   Post,
   Query,
+  UseGuards,
 } from '@nestjs/common';
 import {
   ApiBearerAuth,
@@ -18,7 +19,16 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { CurrentCaller, type Caller } from '../tenancy/caller';
-import { CreateUserDto, ListUsersQuery, UpdateUserDto, UserPage, UserResponse } from './dto/user.dto';
+import { AccountService } from './account.service';
+import {
+  CreateUserDto,
+  InviteUserDto,
+  ListUsersQuery,
+  UpdateUserDto,
+  UserPage,
+  UserResponse,
+} from './dto/user.dto';
+import { EmailRateLimitGuard } from './email-rate-limit.guard';
 import { toUserResponse } from './user-response';
 import { UsersService } from './users.service';
 
@@ -26,7 +36,10 @@ import { UsersService } from './users.service';
 @ApiBearerAuth()
 @Controller('users')
 export class UsersController {
-  constructor(private readonly users: UsersService) {}
+  constructor(
+    private readonly users: UsersService,
+    private readonly account: AccountService,
+  ) {}
 
   @Get()
   @ApiOkResponse({ type: UserPage })
@@ -39,6 +52,16 @@ export class UsersController {
   @ApiCreatedResponse({ type: UserResponse })
   async create(@CurrentCaller() caller: Caller, @Body() dto: CreateUserDto) {
     return toUserResponse(await this.users.create(caller, dto));
+  }
+
+  /** An inactive, unverified user and a mailed single-use link; inviting a pending
+   *  invitee again replaces the link. */
+  @UseGuards(EmailRateLimitGuard)
+  @Post('invitations')
+  @HttpCode(201)
+  @ApiCreatedResponse({ type: UserResponse })
+  async invite(@CurrentCaller() caller: Caller, @Body() dto: InviteUserDto) {
+    return toUserResponse(await this.account.invite(caller, dto));
   }
 
   @Get(':id')

@@ -40,7 +40,15 @@ export class UsersRepository {
 
   async create(
     scope: TenantScope,
-    data: { email: string; fullName: string; passwordHash: string; companyId: string; role: UserRole },
+    data: {
+      email: string;
+      fullName: string;
+      passwordHash: string | null;
+      companyId: string;
+      role: UserRole;
+      isActive?: boolean;
+      isVerified?: boolean;
+    },
   ): Promise<User> {
     try {
       return await this.db.run(scope, (tx) => tx.user.create({ data }));
@@ -50,7 +58,12 @@ export class UsersRepository {
     }
   }
 
-  update(scope: TenantScope, id: string, data: Prisma.UserUpdateInput): Promise<User> {
-    return this.db.run(scope, (tx) => tx.user.update({ where: { id }, data }));
+  async update(scope: TenantScope, id: string, data: Prisma.UserUpdateInput): Promise<User> {
+    try {
+      return await this.db.run(scope, (tx) => tx.user.update({ where: { id }, data }));
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new EmailTaken();
+      throw error;
+    }
   }
 }

@@ -1,13 +1,15 @@
 import { Injectable } from '@nestjs/common';
-import type { Prisma, User, UserRole } from '../infra/database/generated/client';
+import type { Prisma, User } from '../infra/database/generated/client';
 import { NotFound } from '../infra/http/domain-error';
 import { keyset, toPage, type Page } from '../infra/http/pagination';
 import { inScope, requireRole, type Caller } from '../tenancy/caller';
 import { CompaniesService } from '../tenancy/companies.service';
-import { COMPANY_TYPE_OF_ROLE, ROLE_RANK } from '../tenancy/roles';
+import { ROLE_RANK } from '../tenancy/roles';
+import { AccountService } from './account.service';
+import { assertGrantable } from './grant-policy';
 import { AuthRepository } from './auth.repository';
 import type { CreateUserDto, ListUsersQuery, UpdateUserDto, UserResponse } from './dto/user.dto';
-import { CannotChangeOwnRole, RoleNotAllowedForCompany, RoleNotGrantable } from './identity.errors';
+import { CannotChangeOwnRole, RoleNotGrantable } from './identity.errors';
 import { hashPassword } from './password-hasher';
 import { toUserResponse } from './user-response';
 import { UsersRepository } from './users.repository';
@@ -18,6 +20,7 @@ export class UsersService {
     private readonly users: UsersRepository,
     private readonly auth: AuthRepository,
     private readonly companies: CompaniesService,
+    private readonly account: AccountService,
   ) {}
 
   async list(caller: Caller, query: ListUsersQuery): Promise<Page<UserResponse>> {
@@ -34,7 +37,7 @@ export class UsersService {
   async create(caller: Caller, dto: CreateUserDto): Promise<User> {
     if (!inScope(caller, dto.companyId)) throw new NotFound('Company');
     requireRole(caller, 'tenant_admin');
-    await this.assertGrantable(caller, dto.role, dto.companyId);
+    assertGrantable(caller, dto.role, await this.companies.get(caller, dto.companyId));
     return this.users.create(caller.scope, {
       email: dto.email,
       fullName: dto.fullName,
@@ -51,11 +54,20 @@ export class UsersService {
     // Anyone may rename themselves; managing others takes a tenant admin who
     // ranks at least as high as the user managed.
     if (!self) this.assertManages(caller, target);
-    if (dto.role !== undefined) await this.assertGrantable(caller, dto.role, target.companyId);
+    if (dto.role !== undefined)
+      assertGrantable(caller, dto.role, await this.companies.get(caller, target.companyId));
 
-    const data: Prisma.UserUpdateInput = { fullName: dto.fullName, role: dto.role, isActive: dto.isActive };
+    const emailChanged = dto.email !== undefined && dto.email !== target.email;
+    const data: Prisma.UserUpdateInput = {
+      fullName: dto.fullName,
+      role: dto.role,
+      isActive: dto.isActive,
+      // A changed address is unverified until its owner confirms it.
+      ...(emailChanged ? { email: dto.email, isVerified: false } : {}),
+    };
     const updated = await this.users.update(caller.scope, id, data);
     if (dto.isActive === false) await this.auth.revokeAllOfUser(id);
+    if (emailChanged) await this.account.sendVerification(updated);
     return updated;
   }
 
@@ -68,18 +80,6 @@ export class UsersService {
     requireRole(caller, 'tenant_admin');
     if (ROLE_RANK[target.role] > ROLE_RANK[caller.role]) {
       throw new RoleNotGrantable('You cannot manage a user whose role is above yours.');
-    }
-  }
-
-  private async assertGrantable(caller: Caller, role: UserRole, companyId: string): Promise<void> {
-    if (ROLE_RANK[role] > ROLE_RANK[caller.role]) {
-      throw new RoleNotGrantable(`You cannot grant ${role}: it is above your own role.`);
-    }
-    const company = await this.companies.get(caller, companyId);
-    if (COMPANY_TYPE_OF_ROLE[role] !== company.type) {
-      throw new RoleNotAllowedForCompany(
-        `A ${role} belongs to a ${COMPANY_TYPE_OF_ROLE[role]} company, not a ${company.type}.`,
-      );
     }
   }
 }

@@ -1,7 +1,8 @@
-import { Module, type DynamicModule, type Type } from '@nestjs/common';
+import { Module, type DynamicModule, type INestApplicationContext, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { ApiModule } from '../../src/app/api.module';
+import { WorkerModule } from '../../src/app/worker.module';
 import { configureHttpApp, createFastifyAdapter } from '../../src/app/http-app';
 import { AppConfig, loadEnv } from '../../src/infra/config/config';
 import type { Env } from '../../src/infra/config/env.schema';
@@ -54,4 +55,17 @@ export async function startApi(
   await app.init();
   await app.getHttpAdapter().getInstance().ready();
   return app;
+}
+
+/** Boots the real worker module graph in-process: its BullMQ processors consume the
+ *  queues of the test Redis database. */
+export async function startWorker(
+  db: TestDatabase,
+  overrides: StartApiOptions['overrides'] = {},
+): Promise<INestApplicationContext> {
+  const worker = await NestFactory.createApplicationContext(WorkerModule.forRoot(testConfig(db, overrides)), {
+    logger: false,
+  });
+  await worker.init();
+  return worker;
 }

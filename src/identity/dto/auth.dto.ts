@@ -1,8 +1,9 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsEmail, IsString, Length, MaxLength, MinLength } from 'class-validator';
+import { IsEmail, IsString, Length, MaxLength } from 'class-validator';
 import { CompanyResponse } from '../../tenancy/dto/company.dto';
-import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, UserResponse } from './user.dto';
+import { IsAcceptablePassword, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../password-policy';
+import { UserResponse } from './user.dto';
 
 export class LoginDto {
   @ApiProperty({ format: 'email' })
@@ -32,10 +33,9 @@ export class ChangePasswordDto {
   @Length(1, PASSWORD_MAX_LENGTH)
   currentPassword!: string;
 
-  @ApiProperty({ minLength: PASSWORD_MIN_LENGTH })
+  @ApiProperty({ minLength: PASSWORD_MIN_LENGTH, maxLength: PASSWORD_MAX_LENGTH })
   @IsString()
-  @MinLength(PASSWORD_MIN_LENGTH)
-  @MaxLength(PASSWORD_MAX_LENGTH)
+  @IsAcceptablePassword()
   newPassword!: string;
 }
 
@@ -49,4 +49,35 @@ export class TokenPairResponse {
 export class MeResponse extends UserResponse {
   @ApiProperty({ type: CompanyResponse }) company!: CompanyResponse;
   @ApiProperty({ type: [String], description: 'Company ids the caller may act on' }) scope!: string[];
+}
+
+const lowerTrim = ({ value }: { value: unknown }) =>
+  typeof value === 'string' ? value.trim().toLowerCase() : value;
+
+/** A mailed single-use token (invitation, verification, reset). */
+export class TokenDto {
+  @ApiProperty()
+  @IsString()
+  @Length(1, 200)
+  token!: string;
+}
+
+export class TokenAndPasswordDto extends TokenDto {
+  @ApiProperty({ minLength: PASSWORD_MIN_LENGTH, maxLength: PASSWORD_MAX_LENGTH })
+  @IsString()
+  @IsAcceptablePassword()
+  password!: string;
+}
+
+export class EmailDto {
+  @ApiProperty({ format: 'email' })
+  @Transform(lowerTrim)
+  @IsEmail()
+  @MaxLength(254)
+  email!: string;
+}
+
+export class AcceptedResponse {
+  @ApiProperty({ example: 'If the address belongs to an account, a message is on its way.' })
+  message!: string;
 }

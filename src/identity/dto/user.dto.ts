@@ -1,22 +1,9 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import {
-  IsBoolean,
-  IsEmail,
-  IsEnum,
-  IsOptional,
-  IsString,
-  IsUUID,
-  Length,
-  MaxLength,
-  MinLength,
-} from 'class-validator';
+import { IsBoolean, IsEmail, IsEnum, IsOptional, IsString, IsUUID, Length, MaxLength } from 'class-validator';
 import { UserRole } from '../../infra/database/generated/client';
 import { PageQuery } from '../../infra/http/pagination';
-
-export const PASSWORD_MIN_LENGTH = 12;
-/** argon2 hashes any length; the cap keeps a login from being a CPU amplifier. */
-export const PASSWORD_MAX_LENGTH = 256;
+import { IsAcceptablePassword, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../password-policy';
 
 const lowerTrim = ({ value }: { value: unknown }) =>
   typeof value === 'string' ? value.trim().toLowerCase() : value;
@@ -33,10 +20,9 @@ export class CreateUserDto {
   @Length(1, 200)
   fullName!: string;
 
-  @ApiProperty({ minLength: PASSWORD_MIN_LENGTH })
+  @ApiProperty({ minLength: PASSWORD_MIN_LENGTH, maxLength: PASSWORD_MAX_LENGTH })
   @IsString()
-  @MinLength(PASSWORD_MIN_LENGTH)
-  @MaxLength(PASSWORD_MAX_LENGTH)
+  @IsAcceptablePassword()
   password!: string;
 
   @ApiProperty({ format: 'uuid' })
@@ -48,7 +34,35 @@ export class CreateUserDto {
   role!: UserRole;
 }
 
+export class InviteUserDto {
+  @ApiProperty({ format: 'email' })
+  @Transform(lowerTrim)
+  @IsEmail()
+  @MaxLength(254)
+  email!: string;
+
+  @ApiProperty()
+  @IsString()
+  @Length(1, 200)
+  fullName!: string;
+
+  @ApiProperty({ enum: UserRole })
+  @IsEnum(UserRole)
+  role!: UserRole;
+
+  @ApiProperty({ format: 'uuid' })
+  @IsUUID()
+  companyId!: string;
+}
+
 export class UpdateUserDto {
+  @ApiPropertyOptional({ format: 'email', description: 'A changed email is unverified until confirmed' })
+  @IsOptional()
+  @Transform(lowerTrim)
+  @IsEmail()
+  @MaxLength(254)
+  email?: string;
+
   @ApiPropertyOptional()
   @IsOptional()
   @IsString()

@@ -60,6 +60,15 @@ export const envSchema = z.object({
   LOGIN_LIMIT_PER_EMAIL: z.coerce.number().int().min(1).default(10),
   LOGIN_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).default(60),
 
+  /** smtp:// or smtps:// URL of the mail relay; unset, mail stays in the outbox table. */
+  SMTP_URL: url(['smtp', 'smtps']).optional(),
+  MAIL_FROM: z.string().min(3).default('HireBuddha <no-reply@hirebuddha.local>'),
+  INVITATION_TTL_HOURS: z.coerce.number().int().min(1).max(720).default(168),
+  EMAIL_VERIFICATION_TTL_HOURS: z.coerce.number().int().min(1).max(720).default(48),
+  PASSWORD_RESET_TTL_MINUTES: z.coerce.number().int().min(5).max(1440).default(30),
+  /** Concurrent jobs per worker process on the notifications queue. */
+  NOTIFICATIONS_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(5),
+
   BOOTSTRAP_ADMIN_EMAIL: z.email().optional(),
   BOOTSTRAP_ADMIN_PASSWORD: z.string().min(12).optional(),
 });

@@ -4,13 +4,15 @@ import { RedisThrottlerStorage } from '../infra/http/redis-throttler.storage';
 import { RateLimited } from './identity.errors';
 
 /**
- * Throttles login per client IP and per email (the throttlers are configured in
- * IdentityModule). Both limits are counted in a single Redis round trip rather than
- * one per limit: on this 2-core machine a round trip costs as much CPU as the rest of
- * the request's JavaScript (bench/auth). A refusal is a 429 problem with Retry-After.
+ * Limits a route per client IP and per email in the body (the throttlers are
+ * configured in IdentityModule): login, forgot-password, resending verification,
+ * invitations. Each route counts separately. Both limits are counted in a single
+ * Redis round trip rather than one per limit: on this 2-core machine a round trip
+ * costs as much CPU as the rest of the request's JavaScript (bench/auth). A refusal
+ * is a 429 problem with Retry-After.
  */
 @Injectable()
-export class LoginThrottleGuard extends ThrottlerGuard {
+export class EmailRateLimitGuard extends ThrottlerGuard {
   override async canActivate(context: ExecutionContext): Promise<boolean> {
     const { req } = this.getRequestResponse(context);
     const storage = this.storageService as RedisThrottlerStorage;
