@@ -40,6 +40,10 @@ if ! curl -fsS "$base/health/ready" >/dev/null; then
   exit 1
 fi
 
+# An invitation, to show the mail flow offline: without SMTP_URL the worker keeps the
+# mail in the mail_outbox table, and its link works against this API.
+invite_link=$(node scripts/demo-invitation.mjs "$base" 2>/dev/null || echo "(could not create the demo invitation; see .cache/run/api.log)")
+
 cat <<MSG
 
 HireBuddha is running.
@@ -49,6 +53,10 @@ HireBuddha is running.
   Worker      http://127.0.0.1:${WORKER_HTTP_PORT:-3001}/health/ready
 
 $seed_output
+
+Demo invitation for invitee@demo.local (mail kept in the outbox; accept it with
+POST /api/v1/auth/accept-invitation {token, password}):
+  $invite_link
 
 Logs: .cache/run/api.log, .cache/run/worker.log   Stop: bash scripts/stop.sh
 MSG

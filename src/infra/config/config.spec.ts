@@ -28,6 +28,14 @@ describe('loadEnv', () => {
     });
   });
 
+  it('treats an empty value as unset', () => {
+    const env = loadEnv({ ...valid, SMTP_URL: '', PORT: '' });
+    expect(env.SMTP_URL).toBeUndefined();
+    expect(env.PORT).toBe(3000);
+    const { REDIS_URL: _omitted, ...rest } = valid;
+    expect(issuesOf({ ...rest, REDIS_URL: '' })).toEqual(['REDIS_URL: is required but not set']);
+  });
+
   it('coerces numbers from strings', () => {
     expect(loadEnv({ ...valid, PORT: '8080' }).PORT).toBe(8080);
   });

@@ -18,12 +18,14 @@ export class ConfigError extends Error {
 export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
   const envFile = resolve('.env');
   if (source === process.env && existsSync(envFile)) process.loadEnvFile(envFile);
-  const parsed = envSchema.safeParse(source);
+  // An empty value (`SMTP_URL=` in .env) means "not set", as most tools read it.
+  const present = Object.fromEntries(Object.entries(source).filter(([, value]) => value !== ''));
+  const parsed = envSchema.safeParse(present);
   if (!parsed.success) {
     throw new ConfigError(
       parsed.error.issues.map((issue) => {
         const name = issue.path.join('.') || '(root)';
-        const received = issue.code === 'invalid_type' && source[name] === undefined;
+        const received = issue.code === 'invalid_type' && present[name] === undefined;
         return received ? `${name}: is required but not set` : `${name}: ${issue.message}`;
       }),
     );
