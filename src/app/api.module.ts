@@ -3,6 +3,7 @@ import type { AppConfig } from '../infra/config/config';
 import { InfraModule } from '../infra/infra.module';
 import { HealthController } from '../infra/health/health.controller';
 import { EntitiesModule } from '../entities/entities.module';
+import { ExecutionModule } from '../execution/execution.module';
 import { IdentityModule } from '../identity/identity.module';
 import { TenancyModule } from '../tenancy/tenancy.module';
 
@@ -12,7 +13,7 @@ export class ApiModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: ApiModule,
-      imports: [InfraModule.forRoot(config), TenancyModule, IdentityModule, EntitiesModule],
+      imports: [InfraModule.forRoot(config), TenancyModule, IdentityModule, EntitiesModule, ExecutionModule],
       controllers: [HealthController],
     };
   }

@@ -1,5 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import type { AppConfig } from '../infra/config/config';
+import { ExecutionWorkerModule } from '../execution/execution.worker.module';
 import { InfraModule } from '../infra/infra.module';
 import { NotificationsWorkerModule } from '../notifications/notifications.worker.module';
 
@@ -7,6 +8,9 @@ import { NotificationsWorkerModule } from '../notifications/notifications.worker
 @Module({})
 export class WorkerModule {
   static forRoot(config: AppConfig): DynamicModule {
-    return { module: WorkerModule, imports: [InfraModule.forRoot(config), NotificationsWorkerModule] };
+    return {
+      module: WorkerModule,
+      imports: [InfraModule.forRoot(config), NotificationsWorkerModule, ExecutionWorkerModule],
+    };
   }
 }

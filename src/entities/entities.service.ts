@@ -3,6 +3,7 @@ import semver from 'semver';
 import type { EntityStatus, HierarchicalEntity, Prisma } from '../infra/database/generated/client';
 import { NotFound, ValidationFailed } from '../infra/http/domain-error';
 import { keyset, toPage, type Page } from '../infra/http/pagination';
+import type { TenantScope } from '../infra/database/tenant-scope';
 import { inScope, requireRole, type Caller } from '../tenancy/caller';
 import { validateEntityConfig, type EntityConfigInput } from './config/validate-config';
 import type {
@@ -64,6 +65,11 @@ export class EntitiesService {
     const entity = await this.entities.findVisible(caller.scope, id);
     if (!entity) throw new NotFound('Entity');
     return entity;
+  }
+
+  /** The exact entity row a run executes, read in the run's scope (worker side). */
+  findForRun(scope: TenantScope, id: string): Promise<HierarchicalEntity | null> {
+    return this.entities.findVisible(scope, id);
   }
 
   /** An entity the caller may change: in scope (404 otherwise), not from the catalog. */

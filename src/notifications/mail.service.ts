@@ -17,7 +17,7 @@ export class MailService {
   async send(mail: OutgoingMail): Promise<string> {
     const row = await this.outbox.add(mail);
     const payload = { outboxId: row.id };
-    await this.queue.add(Jobs.SendMail.name, payload, JOB_OPTIONS['mail.send'](payload as never));
+    await this.queue.add(Jobs.SendMail.name, payload, JOB_OPTIONS['mail.send'](payload));
     return row.id;
   }
 }

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { Company, CompanyType, Prisma } from '../infra/database/generated/client';
+import type { TenantScope } from '../infra/database/tenant-scope';
 import { NotFound } from '../infra/http/domain-error';
 import { keyset, toPage, type Page } from '../infra/http/pagination';
 import { inScope, requireRole, type Caller } from './caller';
@@ -11,7 +12,7 @@ import type {
   ListCompaniesQuery,
   UpdateCompanyDto,
 } from './dto/company.dto';
-import { InvalidPlacement, NotAboveCompany } from './tenancy.errors';
+import { CompanySuspended, InvalidPlacement, NotAboveCompany } from './tenancy.errors';
 
 /** Where each company type may sit: APP > PARTNER > TENANT (a tenant may also sit
  *  directly under the app). The single APP company is created by the bootstrap. */
@@ -84,6 +85,21 @@ export class CompaniesService {
       };
     }
     return this.companies.update(caller.scope, id, data);
+  }
+
+  /** The scope a worker acts in for a run of `companyId`: that company, and the
+   *  companies above it for catalog entities. */
+  async runScope(companyId: string): Promise<TenantScope> {
+    return { companyIds: [companyId], catalogCompanyIds: await this.companies.ancestors(companyId) };
+  }
+
+  isSuspended(companyId: string): Promise<boolean> {
+    return this.companies.lineageSuspended(companyId);
+  }
+
+  /** 423 when the company or one above it is suspended. */
+  async assertNotSuspended(companyId: string): Promise<void> {
+    if (await this.companies.lineageSuspended(companyId)) throw new CompanySuspended();
   }
 
   async tree(caller: Caller, id: string): Promise<CompanyTreeResponse> {

@@ -6,9 +6,12 @@ import { flushTestRedis } from '../support/redis';
 import { createEntity } from '../factories/entities';
 import { bearer, createWorld, login, type Session, type World as TenancyWorld } from '../factories/tenancy';
 
-type World = TenancyWorld & { victimEntityId?: string };
+type World = TenancyWorld & { victimEntityId?: string; victimRunId?: string };
 
 type Method = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
+
+const serialize = (row: unknown) =>
+  JSON.stringify(row, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value));
 
 /**
  * For every route of the OpenAPI document that takes an id: which resource it
@@ -29,6 +32,10 @@ const RESOURCES: Record<string, ResourceKind> = {
     victimId: (world) => world.victimEntityId!,
     snapshot: (db, id) => db.admin.hierarchicalEntity.findUnique({ where: { id } }),
   },
+  '/api/v1/runs/{id}': {
+    victimId: (world) => world.victimRunId!,
+    snapshot: (db, id) => db.admin.executionRun.findUnique({ where: { id } }),
+  },
   '/api/v1/users/{id}': {
     victimId: (world) => world.partners[0].tenants[0].users.member.id,
     snapshot: (db, id) => db.admin.user.findUnique({ where: { id } }),
@@ -41,6 +48,7 @@ const BODIES: Record<string, object> = {
   'PATCH /api/v1/users/{id}': { fullName: 'Taken over' },
   'PATCH /api/v1/entities/{id}': { description: 'Taken over' },
   'POST /api/v1/entities/{id}/versions': { version: '9.9.9' },
+  'POST /api/v1/entities/{id}/runs': { input: {}, test: true },
 };
 
 interface Route {
@@ -76,6 +84,17 @@ describe('tenant isolation', () => {
     world.victimEntityId = (
       await createEntity(db.admin, { companyId: world.partners[0].tenants[0].company.id, type: 'SKILL' })
     ).id;
+    const victimTenant = world.partners[0].tenants[0];
+    world.victimRunId = (
+      await db.admin.executionRun.create({
+        data: {
+          companyId: victimTenant.company.id,
+          entityId: world.victimEntityId,
+          traceId: 'a'.repeat(32),
+          spanId: 'b'.repeat(16),
+        },
+      })
+    ).id;
     routes = routesWithIds((await app.inject({ method: 'GET', url: '/api/v1/openapi.json' })).json());
   });
 
@@ -101,6 +120,10 @@ describe('tenant isolation', () => {
         'POST /api/v1/entities/{id}/versions',
         'POST /api/v1/entities/{id}/deprecate',
         'GET /api/v1/entities/{id}/tree',
+        'POST /api/v1/entities/{id}/runs',
+        'GET /api/v1/runs/{id}',
+        'GET /api/v1/runs/{id}/tool-logs',
+        'POST /api/v1/runs/{id}/cancel',
       ]),
     );
   });
@@ -132,7 +155,7 @@ describe('tenant isolation', () => {
           payload: body,
         });
         const after = await route.kind.snapshot(db, id);
-        if (response.statusCode !== 404 || JSON.stringify(before) !== JSON.stringify(after)) {
+        if (response.statusCode !== 404 || serialize(before) !== serialize(after)) {
           failures.push(
             `${route.method} ${route.path} as ${foreign[index].role} of another scope: ${response.statusCode}`,
           );

@@ -8,19 +8,31 @@ import { QueueName } from './queue-names';
  */
 export const Jobs = {
   SendMail: { queue: QueueName.Notifications, name: 'mail.send' },
+  ExecuteRun: { queue: QueueName.Execution, name: 'run.execute' },
 } as const;
 
 export interface JobPayloads {
   'mail.send': { outboxId: string };
+  /** companyId rides along so the worker can open the run's scope (RLS) before reading it. */
+  'run.execute': { runId: string; companyId: string };
 }
 
-/** Attempts, backoff and ids per job. */
-export const JOB_OPTIONS: Record<keyof JobPayloads, (payload: never) => JobsOptions> = {
+/** Attempts, backoff and ids per job. BullMQ ids may not contain ':'. */
+export const JOB_OPTIONS: { [K in keyof JobPayloads]: (payload: JobPayloads[K]) => JobsOptions } = {
   // SMTP hiccups are retried for about half an hour; the outbox row keeps the error.
-  'mail.send': (payload: JobPayloads['mail.send']) => ({
-    jobId: `mail-${payload.outboxId}`, // BullMQ ids may not contain ':'
+  'mail.send': (payload) => ({
+    jobId: `mail-${payload.outboxId}`,
     attempts: 8,
     backoff: { type: 'exponential', delay: 2_000 },
+    removeOnComplete: 1_000,
+    removeOnFail: 5_000,
+  }),
+  // The job id is the run id: enqueuing a run twice is a no-op. A crashed attempt
+  // is retried; the run continues from its logged steps.
+  'run.execute': (payload) => ({
+    jobId: payload.runId,
+    attempts: 3,
+    backoff: { type: 'exponential', delay: 1_000 },
     removeOnComplete: 1_000,
     removeOnFail: 5_000,
   }),

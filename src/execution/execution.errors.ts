@@ -1,0 +1,33 @@
+import { DomainError } from '../infra/http/domain-error';
+
+export class EntityNotRunnable extends DomainError {
+  constructor(status: string) {
+    super(
+      'conflict',
+      'ENTITY_NOT_RUNNABLE',
+      `A ${status} entity cannot be run${status === 'DRAFT' ? ' (except with test: true)' : ''}.`,
+    );
+  }
+}
+
+export class IdempotencyConflict extends DomainError {
+  constructor() {
+    super('conflict', 'IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used with another request body.');
+  }
+}
+
+export class RunTerminal extends DomainError {
+  constructor(status: string) {
+    super('conflict', 'RUN_TERMINAL', `The run has already ended (${status}).`);
+  }
+}
+
+/** Why a run failed: a stable code for machines, a sentence for people. */
+export class RunFailure extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}

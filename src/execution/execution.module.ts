@@ -1,0 +1,14 @@
+import { Module } from '@nestjs/common';
+import { EntitiesModule } from '../entities/entities.module';
+import { TenancyModule } from '../tenancy/tenancy.module';
+import { RunsController } from './runs.controller';
+import { RunsRepository } from './runs.repository';
+import { RunsService } from './runs.service';
+
+/** The API side of execution: create, read and cancel runs; enqueue them. */
+@Module({
+  imports: [EntitiesModule, TenancyModule],
+  controllers: [RunsController],
+  providers: [RunsRepository, RunsService],
+})
+export class ExecutionModule {}

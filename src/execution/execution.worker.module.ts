@@ -1,0 +1,13 @@
+import { Module } from '@nestjs/common';
+import { EntitiesModule } from '../entities/entities.module';
+import { TenancyModule } from '../tenancy/tenancy.module';
+import { RunExecutor } from './engine/run-executor';
+import { ExecutionProcessor } from './execution.processor';
+import { RunsRepository } from './runs.repository';
+
+/** The worker side of execution, loaded only by worker processes. */
+@Module({
+  imports: [EntitiesModule, TenancyModule],
+  providers: [RunsRepository, RunExecutor, ExecutionProcessor],
+})
+export class ExecutionWorkerModule {}

@@ -1,0 +1,177 @@
+import { Injectable } from '@nestjs/common';
+import { v7 as uuidv7 } from 'uuid';
+import {
+  Prisma,
+  type ExecutionRun,
+  type RunStatus,
+  type ToolInteractionLog,
+} from '../infra/database/generated/client';
+import { ScopedDb, type Tx, type TenantScope } from '../infra/database/tenant-scope';
+import { sourcesOf } from './run-status';
+
+export interface RunFilters {
+  status?: RunStatus;
+  entityId?: string;
+  parentRunId?: string;
+  rootOnly?: boolean;
+  from?: string;
+  to?: string;
+}
+
+export type NewRun = Omit<
+  Prisma.ExecutionRunUncheckedCreateInput,
+  'id' | 'rootRunId' | 'createdAt' | 'updatedAt'
+>;
+
+function isUniqueViolation(error: unknown): boolean {
+  return error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002';
+}
+
+/** Run events are stored (for SSE replay) in the same transaction as what they report. */
+async function appendEvent(
+  tx: Tx,
+  run: Pick<ExecutionRun, 'id' | 'companyId' | 'rootRunId'>,
+  type: string,
+  data: object,
+) {
+  await tx.runEvent.create({
+    data: {
+      companyId: run.companyId,
+      runId: run.id,
+      rootRunId: run.rootRunId ?? run.id,
+      type,
+      data: data,
+    },
+  });
+}
+
+@Injectable()
+export class RunsRepository {
+  constructor(private readonly db: ScopedDb) {}
+
+  /** Writes a QUEUED run and its first event. Null when the idempotency key is taken
+   *  (a concurrent request with the same key won). */
+  async create(scope: TenantScope, data: NewRun): Promise<ExecutionRun | null> {
+    const id = uuidv7();
+    try {
+      return await this.db.run(scope, async (tx) => {
+        const run = await tx.executionRun.create({
+          data: { ...data, id, rootRunId: data.parentRunId ? undefined : id },
+        });
+        await appendEvent(tx, run, 'run.status', { status: run.status });
+        return run;
+      });
+    } catch (error) {
+      if (isUniqueViolation(error)) return null;
+      throw error;
+    }
+  }
+
+  findByIdempotencyKey(scope: TenantScope, companyId: string, key: string): Promise<ExecutionRun | null> {
+    return this.db.run(scope, (tx) =>
+      tx.executionRun.findUnique({ where: { companyId_idempotencyKey: { companyId, idempotencyKey: key } } }),
+    );
+  }
+
+  /** Frees an expired idempotency key (older than its window) for reuse. */
+  async releaseIdempotencyKey(scope: TenantScope, runId: string): Promise<void> {
+    await this.db.run(scope, (tx) =>
+      tx.executionRun.update({ where: { id: runId }, data: { idempotencyKey: null, idempotencyHash: null } }),
+    );
+  }
+
+  findById(scope: TenantScope, id: string): Promise<ExecutionRun | null> {
+    return this.db.run(scope, (tx) =>
+      tx.executionRun.findFirst({ where: { id, companyId: { in: [...scope.companyIds] } } }),
+    );
+  }
+
+  list(
+    scope: TenantScope,
+    filters: RunFilters,
+    page: { take: number; afterId?: string },
+  ): Promise<ExecutionRun[]> {
+    return this.db.run(scope, (tx) =>
+      tx.executionRun.findMany({
+        where: {
+          companyId: { in: [...scope.companyIds] },
+          status: filters.status,
+          entityId: filters.entityId,
+          parentRunId: filters.rootOnly ? null : filters.parentRunId,
+          createdAt: filters.from || filters.to ? { gte: filters.from, lt: filters.to } : undefined,
+          id: page.afterId ? { gt: page.afterId } : undefined,
+        },
+        orderBy: { id: 'asc' },
+        take: page.take,
+      }),
+    );
+  }
+
+  children(
+    scope: TenantScope,
+    parentRunId: string,
+  ): Promise<Pick<ExecutionRun, 'id' | 'entityId' | 'status'>[]> {
+    return this.db.run(scope, (tx) =>
+      tx.executionRun.findMany({
+        where: { parentRunId },
+        select: { id: true, entityId: true, status: true },
+        orderBy: { id: 'asc' },
+      }),
+    );
+  }
+
+  /**
+   * Moves a run to `to` only from a status that may lead there (a conditional update),
+   * recording the event in the same transaction. False when the run was elsewhere:
+   * another worker or a cancel got there first.
+   */
+  transition(
+    scope: TenantScope,
+    run: Pick<ExecutionRun, 'id' | 'companyId' | 'rootRunId'>,
+    to: RunStatus,
+    data: Prisma.ExecutionRunUncheckedUpdateManyInput = {},
+    event: object = {},
+  ): Promise<boolean> {
+    return this.db.run(scope, async (tx) => {
+      const { count } = await tx.executionRun.updateMany({
+        where: { id: run.id, status: { in: sourcesOf(to) } },
+        data: { ...data, status: to },
+      });
+      if (count) await appendEvent(tx, run, 'run.status', { status: to, ...event });
+      return count > 0;
+    });
+  }
+
+  toolLogs(scope: TenantScope, runId: string): Promise<ToolInteractionLog[]> {
+    return this.db.run(scope, (tx) =>
+      tx.toolInteractionLog.findMany({ where: { runId }, orderBy: { createdAt: 'asc' } }),
+    );
+  }
+
+  findToolLog(scope: TenantScope, runId: string, stepKey: string): Promise<ToolInteractionLog | null> {
+    return this.db.run(scope, (tx) =>
+      tx.toolInteractionLog.findUnique({ where: { runId_stepKey: { runId, stepKey } } }),
+    );
+  }
+
+  /** One row per (run, step key): a replayed step never logs twice. */
+  async logToolCall(
+    scope: TenantScope,
+    run: Pick<ExecutionRun, 'id' | 'companyId' | 'rootRunId'>,
+    log: Omit<Prisma.ToolInteractionLogUncheckedCreateInput, 'companyId' | 'runId'>,
+  ): Promise<void> {
+    await this.db.run(scope, async (tx) => {
+      const { count } = await tx.toolInteractionLog.createMany({
+        data: [{ ...log, companyId: run.companyId, runId: run.id }],
+        skipDuplicates: true,
+      });
+      if (count)
+        await appendEvent(tx, run, 'tool.call', {
+          stepKey: log.stepKey,
+          toolName: log.toolName,
+          status: log.status ?? 'success',
+          latencyMs: log.latencyMs ?? 0,
+        });
+    });
+  }
+}

@@ -1,0 +1,185 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { InjectQueue } from '@nestjs/bullmq';
+import { Injectable } from '@nestjs/common';
+import type { Queue } from 'bullmq';
+import { EntitiesService } from '../entities/entities.service';
+import type { ExecutionRun, Prisma } from '../infra/database/generated/client';
+import { DomainError, NotFound, ValidationFailed } from '../infra/http/domain-error';
+import { keyset, toPage, type Page } from '../infra/http/pagination';
+import { JOB_OPTIONS, Jobs } from '../infra/queue/jobs';
+import { QueueName } from '../infra/queue/queue-names';
+import { inScope, requireRole, type Caller } from '../tenancy/caller';
+import { CompaniesService } from '../tenancy/companies.service';
+import { contractViolations } from './contract';
+import type { CreateRunDto, ListRunsQuery, RunResponse } from './dto/run.dto';
+import { EntityNotRunnable, IdempotencyConflict, RunTerminal } from './execution.errors';
+import { isTerminal } from './run-status';
+import { toRunResponse } from './run-response';
+import { RunsRepository } from './runs.repository';
+
+const IDEMPOTENCY_WINDOW_MS = 24 * 3_600_000;
+
+class InvalidIdempotencyKey extends DomainError {
+  constructor() {
+    super('invalid', 'INVALID_IDEMPOTENCY_KEY', 'Idempotency-Key must be 1 to 200 visible ASCII characters.');
+  }
+}
+
+/** W3C trace context ids: 16 random bytes for the trace, 8 for the span. */
+export const newTraceId = () => randomBytes(16).toString('hex');
+export const newSpanId = () => randomBytes(8).toString('hex');
+
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value && typeof value === 'object') {
+    return `{${Object.keys(value)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+@Injectable()
+export class RunsService {
+  constructor(
+    private readonly runs: RunsRepository,
+    private readonly entities: EntitiesService,
+    private readonly companies: CompaniesService,
+    @InjectQueue(QueueName.Execution) private readonly queue: Queue,
+  ) {}
+
+  /**
+   * Validates and records a run (QUEUED), then enqueues it by id. With an
+   * Idempotency-Key, the same key and body within 24 h return the same run.
+   */
+  async create(
+    caller: Caller,
+    entityId: string,
+    dto: CreateRunDto,
+    idempotencyKey?: string,
+  ): Promise<ExecutionRun> {
+    const entity = await this.entities.get(caller, entityId);
+    requireRole(caller, 'member');
+    const runnable =
+      entity.status === 'ACTIVE' ||
+      entity.status === 'DEPRECATED' ||
+      (entity.status === 'DRAFT' && dto.test === true);
+    if (!runnable) throw new EntityNotRunnable(entity.status);
+    // A catalog entity runs in the caller's company; an own entity in its company.
+    const companyId = inScope(caller, entity.companyId) ? entity.companyId : caller.companyId;
+    await this.companies.assertNotSuspended(companyId);
+
+    const violations = contractViolations(
+      (entity.ioContract as { input?: unknown } | null)?.input,
+      dto.input,
+      '/input',
+    );
+    if (violations.length)
+      throw new ValidationFailed(violations, 'The input does not match the entity’s input contract.');
+
+    let hash: string | undefined;
+    if (idempotencyKey !== undefined) {
+      if (!/^[\x21-\x7e]{1,200}$/.test(idempotencyKey)) throw new InvalidIdempotencyKey();
+      hash = createHash('sha256')
+        .update(
+          canonical({ entityId, input: dto.input, context: dto.context ?? {}, test: dto.test ?? false }),
+        )
+        .digest('hex');
+      const existing = await this.reuse(caller, companyId, idempotencyKey, hash);
+      if (existing) return existing;
+    }
+
+    const run = await this.runs.create(caller.scope, {
+      companyId,
+      entityId,
+      triggeredBy: caller.userId,
+      isTest: dto.test ?? false,
+      inputData: (dto.input ?? null) as Prisma.InputJsonValue,
+      context: (dto.context ?? {}) as Prisma.InputJsonObject,
+      traceId: newTraceId(),
+      spanId: newSpanId(),
+      idempotencyKey,
+      idempotencyHash: hash,
+    });
+    // Lost the race for this key to a concurrent request: answer with its run.
+    if (!run) return (await this.reuse(caller, companyId, idempotencyKey!, hash!))!;
+    const payload = { runId: run.id, companyId };
+    await this.queue.add(Jobs.ExecuteRun.name, payload, JOB_OPTIONS['run.execute'](payload));
+    return run;
+  }
+
+  private async reuse(
+    caller: Caller,
+    companyId: string,
+    key: string,
+    hash: string,
+  ): Promise<ExecutionRun | null> {
+    const existing = await this.runs.findByIdempotencyKey(caller.scope, companyId, key);
+    if (!existing) return null;
+    if (Date.now() - existing.createdAt.getTime() > IDEMPOTENCY_WINDOW_MS) {
+      await this.runs.releaseIdempotencyKey(caller.scope, existing.id);
+      return null;
+    }
+    if (existing.idempotencyHash !== hash) throw new IdempotencyConflict();
+    return existing;
+  }
+
+  async list(caller: Caller, query: ListRunsQuery): Promise<Page<RunResponse>> {
+    const rows = await this.runs.list(caller.scope, query, keyset(query));
+    return toPage(rows, query, (run) => toRunResponse(run));
+  }
+
+  async get(caller: Caller, id: string): Promise<ExecutionRun> {
+    const run = await this.runs.findById(caller.scope, id);
+    if (!run) throw new NotFound('Run');
+    return run;
+  }
+
+  async describe(caller: Caller, id: string): Promise<RunResponse> {
+    const run = await this.get(caller, id);
+    return toRunResponse(run, await this.runs.children(caller.scope, id));
+  }
+
+  /** Cancels the run and its unfinished descendants; a worker checks the status before
+   *  every step, so nothing new starts after the cancel commits. */
+  async cancel(caller: Caller, id: string): Promise<RunResponse> {
+    const run = await this.get(caller, id);
+    requireRole(caller, 'member');
+    if (isTerminal(run.status)) throw new RunTerminal(run.status);
+    const cascade = async (target: ExecutionRun) => {
+      await this.runs.transition(caller.scope, target, 'CANCELLED', {
+        completedAt: new Date(),
+        errorCode: 'CANCELLED',
+        errorMessage: 'Cancelled by a user.',
+      });
+      for (const child of await this.runs.children(caller.scope, target.id)) {
+        if (!isTerminal(child.status)) await cascade((await this.runs.findById(caller.scope, child.id))!);
+      }
+    };
+    await cascade(run);
+    const after = await this.get(caller, id);
+    if (!isTerminal(after.status)) throw new RunTerminal(after.status);
+    return toRunResponse(after, await this.runs.children(caller.scope, id));
+  }
+
+  async toolLogs(caller: Caller, id: string) {
+    await this.get(caller, id);
+    const logs = await this.runs.toolLogs(caller.scope, id);
+    return {
+      items: logs.map((log) => ({
+        id: log.id,
+        stepKey: log.stepKey,
+        toolName: log.toolName,
+        toolKind: log.toolKind,
+        inputPayload: log.inputPayload,
+        outputPayload: log.outputPayload,
+        status: log.status,
+        errorMessage: log.errorMessage,
+        latencyMs: log.latencyMs,
+        costUsd: log.costUsd.toFixed(6),
+        createdAt: log.createdAt.toISOString(),
+      })),
+    };
+  }
+}

@@ -1,0 +1,222 @@
+import type { INestApplicationContext } from '@nestjs/common';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { startApi, startWorker } from '../support/app';
+import { createTestDatabase, type TestDatabase } from '../support/database';
+import { waitForQueuesDrained } from '../support/queues';
+import { flushTestRedis } from '../support/redis';
+import { createEntity } from '../factories/entities';
+import { bearer, createCompany, createUser, login } from '../factories/tenancy';
+
+describe('runs', () => {
+  let db: TestDatabase;
+  let app: NestFastifyApplication;
+  let worker: INestApplicationContext;
+  let tenantId: string;
+  let headers: Record<string, string>;
+
+  beforeAll(async () => {
+    await flushTestRedis();
+    db = await createTestDatabase();
+    app = await startApi(db, { overrides: { LOGIN_LIMIT_PER_EMAIL: '1000', LOGIN_LIMIT_PER_IP: '1000' } });
+    worker = await startWorker(db);
+    const platform = await createCompany(db.admin, { type: 'APP' });
+    tenantId = (await createCompany(db.admin, { type: 'TENANT', parentId: platform.id })).id;
+    headers = bearer(
+      await login(app, (await createUser(db.admin, { companyId: tenantId, role: 'member' })).email),
+    );
+  });
+
+  afterAll(async () => {
+    await worker.close();
+    await app.close();
+    await db.drop();
+  });
+
+  const builtin = (name: string, args: object, extra: Partial<Parameters<typeof createEntity>[1]> = {}) =>
+    createEntity(db.admin, {
+      companyId: tenantId,
+      type: 'ACTION',
+      status: 'ACTIVE',
+      capabilities: { action: { kind: 'builtin', name, args } },
+      ...extra,
+    });
+  const start = (entityId: string, body: object, extraHeaders: Record<string, string> = {}) =>
+    app.inject({
+      method: 'POST',
+      url: `/api/v1/entities/${entityId}/runs`,
+      headers: { ...headers, ...extraHeaders },
+      payload: body,
+    });
+  const runOf = async (id: string) =>
+    (await app.inject({ method: 'GET', url: `/api/v1/runs/${id}`, headers })).json();
+  const finished = async (id: string) => {
+    await waitForQueuesDrained(worker);
+    return runOf(id);
+  };
+
+  it('queues a run (202) and a worker completes an ACTION builtin, logging the tool call', async () => {
+    const entity = await builtin('text.template', {
+      template: 'Hello {{input.name}}, from {{context.team}}',
+    });
+    const created = await start(entity.id, { input: { name: 'Ada' }, context: { team: 'ops' } });
+    expect(created.statusCode).toBe(202);
+    expect(created.json()).toMatchObject({ status: 'QUEUED', entityId: entity.id, companyId: tenantId });
+    expect(created.json().traceId).toMatch(/^[0-9a-f]{32}$/);
+    expect(created.json().spanId).toMatch(/^[0-9a-f]{16}$/);
+
+    const run = await finished(created.json().id);
+    expect(run).toMatchObject({ status: 'COMPLETED', resultData: 'Hello Ada, from ops', errorCode: null });
+    expect(run.executionTimeMs).toBeGreaterThanOrEqual(0);
+    const logs = (
+      await app.inject({ method: 'GET', url: `/api/v1/runs/${run.id}/tool-logs`, headers })
+    ).json().items;
+    expect(logs).toHaveLength(1);
+    expect(logs[0]).toMatchObject({
+      stepKey: 'action',
+      toolName: 'text.template',
+      toolKind: 'builtin',
+      status: 'success',
+      outputPayload: 'Hello Ada, from ops',
+    });
+    const events = await db.admin.runEvent.findMany({ where: { runId: run.id }, orderBy: { id: 'asc' } });
+    expect(
+      events.map((e) => (e.type === 'run.status' ? (e.data as { status: string }).status : e.type)),
+    ).toEqual(['QUEUED', 'RUNNING', 'tool.call', 'COMPLETED']);
+  });
+
+  it.each([
+    ['json.transform', { expression: '$sum(items.price)' }, { items: [{ price: 2 }, { price: 3.5 }] }, 5.5],
+    ['math.evaluate', { expression: 'sqrt(x) * 2', scope: { x: '{{input.x}}' } }, { x: 16 }, 8],
+  ])('runs the %s builtin', async (name, args, input, expected) => {
+    const entity = await builtin(name, args);
+    const run = await finished((await start(entity.id, { input })).json().id);
+    expect(run).toMatchObject({ status: 'COMPLETED', resultData: expected });
+  });
+
+  it('refuses mathjs functions that reach outside the expression', async () => {
+    const entity = await builtin('math.evaluate', { expression: 'import({}, {})' });
+    const run = await finished((await start(entity.id, { input: {} })).json().id);
+    expect(run).toMatchObject({ status: 'FAILED', errorCode: 'TOOL_ERROR' });
+  });
+
+  it('skips a run whose logic gate is false', async () => {
+    const entity = await createEntity(db.admin, {
+      companyId: tenantId,
+      type: 'ACTION',
+      status: 'ACTIVE',
+      capabilities: { action: { kind: 'builtin', name: 'time.now', args: {} } },
+    });
+    await db.admin.hierarchicalEntity.update({
+      where: { id: entity.id },
+      data: { logicGate: { when: { '>': [{ var: 'input.score' }, 50] } } },
+    });
+    const low = await finished((await start(entity.id, { input: { score: 10 } })).json().id);
+    expect(low.status).toBe('SKIPPED');
+    const high = await finished((await start(entity.id, { input: { score: 90 } })).json().id);
+    expect(high.status).toBe('COMPLETED');
+  });
+
+  it('validates the input contract at creation (400) and the output contract at the end', async () => {
+    const entity = await builtin('text.template', { template: '{{input.name}}' });
+    await db.admin.hierarchicalEntity.update({
+      where: { id: entity.id },
+      data: {
+        ioContract: {
+          input: { type: 'object', required: ['name'], properties: { name: { type: 'string' } } },
+          output: { type: 'number' },
+        },
+      },
+    });
+    const bad = await start(entity.id, { input: { name: 42 } });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().errors[0].pointer).toBe('/input/name');
+    expect(await db.admin.executionRun.count({ where: { entityId: entity.id } })).toBe(0);
+
+    const run = await finished((await start(entity.id, { input: { name: 'not a number' } })).json().id);
+    expect(run).toMatchObject({ status: 'FAILED', errorCode: 'OUTPUT_CONTRACT_VIOLATION' });
+  });
+
+  it('runs a DRAFT only as a test run, and never an ARCHIVED entity', async () => {
+    const draft = await builtin('time.now', {}, { status: 'DRAFT' });
+    const refused = await start(draft.id, { input: {} });
+    expect(refused.statusCode).toBe(409);
+    expect(refused.json().code).toBe('ENTITY_NOT_RUNNABLE');
+    expect((await start(draft.id, { input: {}, test: true })).statusCode).toBe(202);
+    const archived = await builtin('time.now', {}, { status: 'ARCHIVED' });
+    expect((await start(archived.id, { input: {}, test: true })).statusCode).toBe(409);
+  });
+
+  it('returns the same run for the same Idempotency-Key and body, 409 for another body', async () => {
+    const entity = await builtin('time.now', {});
+    const first = await start(entity.id, { input: { a: 1, b: 2 } }, { 'idempotency-key': 'order-7' });
+    const again = await start(entity.id, { input: { b: 2, a: 1 } }, { 'idempotency-key': 'order-7' });
+    expect(again.statusCode).toBe(202);
+    expect(again.json().id).toBe(first.json().id);
+    const other = await start(entity.id, { input: { a: 2 } }, { 'idempotency-key': 'order-7' });
+    expect(other.statusCode).toBe(409);
+    const parallel = await Promise.all(
+      Array.from({ length: 10 }, () => start(entity.id, { input: {} }, { 'idempotency-key': 'burst' })),
+    );
+    expect(new Set(parallel.map((r) => r.json().id)).size).toBe(1);
+    await waitForQueuesDrained(worker);
+    expect(
+      await db.admin.executionRun.count({ where: { idempotencyKey: { in: ['order-7', 'burst'] } } }),
+    ).toBe(2);
+  });
+
+  it('refuses runs of a suspended company with 423', async () => {
+    const platform = await db.admin.company.findFirstOrThrow({ where: { type: 'APP' } });
+    const admin = bearer(
+      await login(app, (await createUser(db.admin, { companyId: platform.id, role: 'app_admin' })).email),
+    );
+    const suspended = await createCompany(db.admin, {
+      type: 'TENANT',
+      parentId: platform.id,
+      status: 'suspended',
+    });
+    const entity = await createEntity(db.admin, {
+      companyId: suspended.id,
+      type: 'ACTION',
+      status: 'ACTIVE',
+    });
+    const response = await app.inject({
+      method: 'POST',
+      url: `/api/v1/entities/${entity.id}/runs`,
+      headers: admin,
+      payload: { input: {} },
+    });
+    expect(response.statusCode).toBe(423);
+  });
+
+  it('cancels a queued run; cancelling again is 409', async () => {
+    await worker.close();
+    try {
+      const entity = await builtin('time.now', {});
+      const run = (await start(entity.id, { input: {} })).json();
+      const cancelled = await app.inject({ method: 'POST', url: `/api/v1/runs/${run.id}/cancel`, headers });
+      expect(cancelled.statusCode).toBe(200);
+      expect(cancelled.json().status).toBe('CANCELLED');
+      expect(
+        (await app.inject({ method: 'POST', url: `/api/v1/runs/${run.id}/cancel`, headers })).statusCode,
+      ).toBe(409);
+    } finally {
+      worker = await startWorker(db);
+    }
+    // The job still in the queue finds the run cancelled and does nothing.
+    await waitForQueuesDrained(worker);
+    expect(await db.admin.toolInteractionLog.count({ where: { run: { status: 'CANCELLED' } } })).toBe(0);
+  });
+
+  it('lists runs with filters', async () => {
+    const entity = await builtin('time.now', {});
+    const run = await finished((await start(entity.id, { input: {} })).json().id);
+    const list = (
+      await app.inject({ method: 'GET', url: `/api/v1/runs?entityId=${entity.id}&rootOnly=true`, headers })
+    ).json();
+    expect(list.items.map((r: { id: string }) => r.id)).toEqual([run.id]);
+    const none = (
+      await app.inject({ method: 'GET', url: `/api/v1/runs?entityId=${entity.id}&status=FAILED`, headers })
+    ).json();
+    expect(none.items).toEqual([]);
+  });
+});
