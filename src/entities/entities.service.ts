@@ -72,6 +72,11 @@ export class EntitiesService {
     return this.entities.findVisible(scope, id);
   }
 
+  /** The live children of an entity, read in a run's scope (worker side). */
+  childrenForRun(scope: TenantScope, id: string): Promise<HierarchicalEntity[]> {
+    return this.entities.findChildren(scope, id);
+  }
+
   /** An entity the caller may change: in scope (404 otherwise), not from the catalog. */
   private async getOwn(caller: Caller, id: string): Promise<HierarchicalEntity> {
     const entity = await this.get(caller, id);

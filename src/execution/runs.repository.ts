@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { v7 as uuidv7 } from 'uuid';
 import {
@@ -65,6 +66,55 @@ export class RunsRepository {
       if (isUniqueViolation(error)) return null;
       throw error;
     }
+  }
+
+  /**
+   * The child run of a parent's step, created once: the idempotency key
+   * `step-<parent>-<step>` makes a retried parent find the child it already made.
+   */
+  async createChild(
+    scope: TenantScope,
+    parent: ExecutionRun,
+    step: { entityId: string; stepKey: string; input: unknown },
+  ): Promise<ExecutionRun> {
+    const idempotencyKey = `step-${parent.id}-${step.stepKey}`;
+    const existing = await this.findByIdempotencyKey(scope, parent.companyId, idempotencyKey);
+    if (existing) return existing;
+    const id = uuidv7();
+    try {
+      return await this.db.run(scope, async (tx) => {
+        const child = await tx.executionRun.create({
+          data: {
+            id,
+            companyId: parent.companyId,
+            entityId: step.entityId,
+            parentRunId: parent.id,
+            rootRunId: parent.rootRunId ?? parent.id,
+            triggeredBy: parent.triggeredBy,
+            isTest: parent.isTest,
+            inputData: (step.input ?? null) as Prisma.InputJsonValue,
+            context: parent.context as Prisma.InputJsonValue,
+            traceId: parent.traceId,
+            spanId: randomBytes(8).toString('hex'),
+            idempotencyKey,
+          },
+        });
+        await appendEvent(tx, child, 'run.status', { status: child.status, parentRunId: parent.id });
+        return child;
+      });
+    } catch (error) {
+      if (!isUniqueViolation(error)) throw error;
+      return (await this.findByIdempotencyKey(scope, parent.companyId, idempotencyKey))!;
+    }
+  }
+
+  async saveState(scope: TenantScope, runId: string, state: object): Promise<void> {
+    await this.db.run(scope, (tx) =>
+      tx.executionRun.update({
+        where: { id: runId },
+        data: { contextState: state },
+      }),
+    );
   }
 
   findByIdempotencyKey(scope: TenantScope, companyId: string, key: string): Promise<ExecutionRun | null> {

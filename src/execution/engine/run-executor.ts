@@ -1,15 +1,36 @@
+import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, Logger } from '@nestjs/common';
+import type { Queue } from 'bullmq';
 import jsonLogic from 'json-logic-js';
 import { EntitiesService } from '../../entities/entities.service';
-import type { TemplateScope } from '../../entities/config/template';
+import { renderValue, type TemplateScope } from '../../entities/config/template';
 import type { ExecutionRun, HierarchicalEntity, Prisma } from '../../infra/database/generated/client';
 import type { TenantScope } from '../../infra/database/tenant-scope';
+import { JOB_OPTIONS, Jobs, type JobPayloads } from '../../infra/queue/jobs';
+import { QueueName } from '../../infra/queue/queue-names';
 import { CompaniesService } from '../../tenancy/companies.service';
 import { contractViolations } from '../contract';
 import { RunFailure } from '../execution.errors';
 import { isTerminal } from '../run-status';
 import { RunsRepository } from '../runs.repository';
 import { runBuiltin, type BuiltinName } from './builtins';
+import { planOf } from './plan';
+
+/** What a parent run keeps in context_state to continue after its children. */
+interface ChildState {
+  runId: string;
+  done?: boolean;
+  output?: unknown;
+}
+interface OrchestrationState {
+  steps?: Record<string, ChildState>;
+}
+
+/** Thrown when a parent's resume finds another resume of it in progress: the job is
+ *  retried (BullMQ backoff) so no child's completion is ever missed. */
+class ParentBusy extends Error {}
+
+const WAITING = Symbol('waiting for children');
 
 interface ActionConfig {
   kind: 'llm' | 'http' | 'builtin' | 'retrieval';
@@ -30,6 +51,7 @@ export class RunExecutor {
     private readonly runs: RunsRepository,
     private readonly entities: EntitiesService,
     private readonly companies: CompaniesService,
+    @InjectQueue(QueueName.Execution) private readonly queue: Queue,
   ) {}
 
   async execute(runId: string, companyId: string): Promise<void> {
@@ -40,13 +62,21 @@ export class RunExecutor {
       await this.fail(scope, run, new RunFailure('COMPANY_SUSPENDED', 'The company is suspended.'));
       return;
     }
-    // QUEUED → RUNNING; a retried job finds the run RUNNING already and carries on.
+    // QUEUED → RUNNING, or WAITING_CHILDREN → RUNNING when a child ended; a retried
+    // job finds the run RUNNING already and carries on.
+    const resumed = run.status === 'WAITING_CHILDREN';
     if (
       run.status === 'QUEUED' &&
       !(await this.runs.transition(scope, run, 'RUNNING', { startedAt: new Date() }))
     )
       return;
-    if (run.status !== 'QUEUED' && run.status !== 'RUNNING') return;
+    if (run.status === 'WAITING_CHILDREN' && !(await this.runs.transition(scope, run, 'RUNNING'))) {
+      if ((await this.runs.findById(scope, run.id))?.status === 'RUNNING') {
+        throw new ParentBusy(`run ${run.id} is being resumed by another job`);
+      }
+      return;
+    }
+    if (!['QUEUED', 'RUNNING', 'WAITING_CHILDREN'].includes(run.status)) return;
 
     try {
       const entity = await this.entities.findForRun(scope, run.entityId);
@@ -58,12 +88,19 @@ export class RunExecutor {
       };
 
       const gate = (entity.logicGate as { when?: unknown } | null)?.when;
-      if (gate !== undefined && !jsonLogic.apply(gate, { input: run.inputData, context: run.context })) {
+      // The gate is decided when the run starts (a retried start decides it again, the
+      // same way); a parent resumed after its children has passed it already.
+      if (
+        !resumed &&
+        gate !== undefined &&
+        !jsonLogic.apply(gate, { input: run.inputData, context: run.context })
+      ) {
         await this.finish(scope, run, 'SKIPPED', null);
         return;
       }
 
       const output = await this.perform(scope, run, entity, templateScope);
+      if (output === WAITING) return;
       if (!(await this.stillRunning(scope, run))) return;
       const violations = contractViolations(
         (entity.ioContract as { output?: unknown } | null)?.output,
@@ -78,6 +115,7 @@ export class RunExecutor {
       }
       await this.finish(scope, run, 'COMPLETED', output);
     } catch (error) {
+      if (error instanceof ParentBusy) throw error;
       const failure =
         error instanceof RunFailure
           ? error
@@ -93,11 +131,10 @@ export class RunExecutor {
     entity: HierarchicalEntity,
     templateScope: TemplateScope,
   ): Promise<unknown> {
+    if (entity.type === 'SKILL' || entity.type === 'PROCESS')
+      return this.orchestrate(scope, run, entity, templateScope);
     if (entity.type !== 'ACTION') {
-      throw new RunFailure(
-        'UNSUPPORTED_ENTITY_TYPE',
-        `Running a ${entity.type} is not available yet; ACTIONs run.`,
-      );
+      throw new RunFailure('UNSUPPORTED_ENTITY_TYPE', `Running a ${entity.type} is not available yet.`);
     }
     const action = (entity.capabilities as { action?: ActionConfig } | null)?.action;
     if (action?.kind !== 'builtin' || !action.name) {
@@ -109,6 +146,81 @@ export class RunExecutor {
     return this.step(scope, run, 'action', action.name, 'builtin', action.args, () =>
       runBuiltin(action.name!, action.args, templateScope),
     );
+  }
+
+  /**
+   * SKILL and PROCESS: each step is a child run. The parent records its children in
+   * context_state, waits (WAITING_CHILDREN, no worker held) and is resumed by a job
+   * each time a child ends; it then continues where it stopped. Child runs are created
+   * under a deterministic idempotency key, so a retried parent never starts a step twice.
+   */
+  private async orchestrate(
+    scope: TenantScope,
+    run: ExecutionRun,
+    entity: HierarchicalEntity,
+    templateScope: TemplateScope,
+  ): Promise<unknown> {
+    const children = await this.entities.childrenForRun(scope, entity.id);
+    let plan;
+    try {
+      plan = planOf(entity, children, { input: run.inputData, context: run.context });
+    } catch (error) {
+      throw new RunFailure('INVALID_PLAN', String(error instanceof Error ? error.message : error));
+    }
+    const state = (run.contextState ?? {}) as OrchestrationState;
+    const steps: Record<string, ChildState> = { ...(state.steps ?? {}) };
+    const outputs: Record<string, unknown> = {};
+    const stepScope: Record<string, { output?: unknown }> = {};
+    const scopeNow = (): TemplateScope => ({ ...templateScope, steps: stepScope });
+    let pending = false;
+
+    for (const planned of plan.steps) {
+      if (plan.mode === 'sequential' && pending) break;
+      let record = steps[planned.alias];
+      if (!record) {
+        const input = planned.input === undefined ? run.inputData : renderValue(planned.input, scopeNow());
+        const child = await this.runs.createChild(scope, run, {
+          entityId: planned.entityId,
+          stepKey: planned.alias,
+          input,
+        });
+        record = steps[planned.alias] = { runId: child.id };
+        await this.runs.saveState(scope, run.id, { ...state, steps });
+        await this.enqueue({ runId: child.id, companyId: run.companyId });
+      }
+      if (!record.done) {
+        const child = await this.runs.findById(scope, record.runId);
+        if (!child || !isTerminal(child.status)) {
+          pending = true;
+          continue;
+        }
+        if (child.status !== 'COMPLETED' && child.status !== 'SKIPPED') {
+          throw new RunFailure(
+            'CHILD_FAILED',
+            `Step ${planned.alias} ended ${child.status}${child.errorCode ? ` (${child.errorCode})` : ''}.`,
+          );
+        }
+        record = steps[planned.alias] = { ...record, done: true, output: child.resultData };
+      }
+      // Later steps' templates read earlier outputs: {{steps.<alias>.output}}.
+      outputs[planned.alias] = record.output;
+      stepScope[planned.alias] = { output: record.output };
+    }
+
+    if (pending) {
+      // A child may end while this job plans: its resume job finds the run waiting,
+      // or retries (ParentBusy) until it does.
+      await this.runs.transition(scope, run, 'WAITING_CHILDREN', {
+        contextState: { ...state, steps } as unknown as Prisma.InputJsonObject,
+      });
+      return WAITING;
+    }
+    await this.runs.saveState(scope, run.id, { ...state, steps });
+    const mapping = (entity.planning as { output?: unknown } | null)?.output;
+    if (mapping !== undefined) return renderValue(mapping, scopeNow());
+    if (plan.mode === 'parallel') return outputs;
+    const last = plan.steps.at(-1);
+    return last ? outputs[last.alias] : null;
   }
 
   /**
@@ -157,6 +269,16 @@ export class RunExecutor {
     }
   }
 
+  private async enqueue(payload: JobPayloads['run.execute']): Promise<void> {
+    await this.queue.add(Jobs.ExecuteRun.name, payload, JOB_OPTIONS['run.execute'](payload));
+  }
+
+  /** A child that ends wakes its parent. */
+  private async wakeParent(run: ExecutionRun): Promise<void> {
+    if (run.parentRunId)
+      await this.enqueue({ runId: run.parentRunId, companyId: run.companyId, resumeAfter: run.id });
+  }
+
   private async stillRunning(scope: TenantScope, run: ExecutionRun): Promise<boolean> {
     return (await this.runs.findById(scope, run.id))?.status === 'RUNNING';
   }
@@ -179,6 +301,7 @@ export class RunExecutor {
       },
       status === 'COMPLETED' ? { output } : {},
     );
+    await this.wakeParent(run);
   }
 
   private async fail(scope: TenantScope, run: ExecutionRun, failure: RunFailure): Promise<void> {
@@ -195,5 +318,6 @@ export class RunExecutor {
       },
       { errorCode: failure.code },
     );
+    await this.wakeParent(run);
   }
 }

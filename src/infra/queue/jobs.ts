@@ -14,7 +14,7 @@ export const Jobs = {
 export interface JobPayloads {
   'mail.send': { outboxId: string };
   /** companyId rides along so the worker can open the run's scope (RLS) before reading it. */
-  'run.execute': { runId: string; companyId: string };
+  'run.execute': { runId: string; companyId: string; resumeAfter?: string };
 }
 
 /** Attempts, backoff and ids per job. BullMQ ids may not contain ':'. */
@@ -30,9 +30,10 @@ export const JOB_OPTIONS: { [K in keyof JobPayloads]: (payload: JobPayloads[K]) 
   // The job id is the run id: enqueuing a run twice is a no-op. A crashed attempt
   // is retried; the run continues from its logged steps.
   'run.execute': (payload) => ({
-    jobId: payload.runId,
-    attempts: 3,
-    backoff: { type: 'exponential', delay: 1_000 },
+    // A resume (a child ended) needs its own id: the parent's first job id is taken.
+    jobId: payload.resumeAfter ? `resume-${payload.runId}-${payload.resumeAfter}` : payload.runId,
+    attempts: 5,
+    backoff: { type: 'exponential', delay: 500 },
     removeOnComplete: 1_000,
     removeOnFail: 5_000,
   }),

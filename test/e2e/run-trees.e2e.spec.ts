@@ -1,0 +1,181 @@
+import type { INestApplicationContext } from '@nestjs/common';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { Prisma } from '../../src/infra/database/generated/client';
+import { startApi, startWorker } from '../support/app';
+import { createTestDatabase, type TestDatabase } from '../support/database';
+import { waitForQueuesDrained } from '../support/queues';
+import { flushTestRedis } from '../support/redis';
+import { createEntity } from '../factories/entities';
+import { bearer, createCompany, createUser, login } from '../factories/tenancy';
+
+describe('run trees (SKILL and PROCESS)', () => {
+  let db: TestDatabase;
+  let app: NestFastifyApplication;
+  let worker: INestApplicationContext;
+  let tenantId: string;
+  let headers: Record<string, string>;
+
+  beforeAll(async () => {
+    await flushTestRedis();
+    db = await createTestDatabase();
+    app = await startApi(db, { overrides: { LOGIN_LIMIT_PER_EMAIL: '1000', LOGIN_LIMIT_PER_IP: '1000' } });
+    worker = await startWorker(db);
+    const platform = await createCompany(db.admin, { type: 'APP' });
+    tenantId = (await createCompany(db.admin, { type: 'TENANT', parentId: platform.id })).id;
+    headers = bearer(
+      await login(app, (await createUser(db.admin, { companyId: tenantId, role: 'member' })).email),
+    );
+  });
+
+  afterAll(async () => {
+    await worker.close();
+    await app.close();
+    await db.drop();
+  });
+
+  const parent = (
+    type: 'SKILL' | 'PROCESS',
+    data: { planning?: Prisma.InputJsonValue; logicGate?: Prisma.InputJsonValue } = {},
+  ) =>
+    db.admin.hierarchicalEntity.create({
+      data: {
+        companyId: tenantId,
+        type,
+        name: `${type}-${Math.random()}`,
+        status: 'ACTIVE',
+        planning: data.planning ?? {},
+        logicGate: data.logicGate ?? {},
+      },
+    });
+  const action = (parentId: string, alias: string, name: string, args: object, order?: number) =>
+    createEntity(db.admin, {
+      companyId: tenantId,
+      type: 'ACTION',
+      status: 'ACTIVE',
+      parentId,
+      name: `${alias}-${Math.random()}`,
+      hierarchy: { alias, ...(order === undefined ? {} : { order }) },
+      capabilities: { action: { kind: 'builtin', name, args } },
+    });
+  const run = async (entityId: string, input: unknown) => {
+    const created = await app.inject({
+      method: 'POST',
+      url: `/api/v1/entities/${entityId}/runs`,
+      headers,
+      payload: { input },
+    });
+    expect(created.statusCode).toBe(202);
+    await waitForQueuesDrained(worker, 30_000);
+    const body = (
+      await app.inject({ method: 'GET', url: `/api/v1/runs/${created.json().id}`, headers })
+    ).json();
+    return body;
+  };
+
+  it('runs a SKILL’s steps in order as child runs, each seeing the earlier outputs', async () => {
+    const skill = await parent('SKILL', {
+      planning: {
+        strategy: 'sequential',
+        steps: [
+          { alias: 'greet', input: { name: '{{input.name}}' } },
+          { alias: 'shout', input: { text: '{{steps.greet.output}}' } },
+        ],
+        output: { final: '{{steps.shout.output}}', first: '{{steps.greet.output}}' },
+      },
+    });
+    await action(skill.id, 'greet', 'text.template', { template: 'hello {{input.name}}' });
+    await action(skill.id, 'shout', 'json.transform', { expression: '$uppercase(text)' });
+
+    const result = await run(skill.id, { name: 'ada' });
+    expect(result).toMatchObject({
+      status: 'COMPLETED',
+      resultData: { final: 'HELLO ADA', first: 'hello ada' },
+    });
+    expect(result.children).toHaveLength(2);
+    const children = await db.admin.executionRun.findMany({
+      where: { parentRunId: result.id },
+      orderBy: { id: 'asc' },
+    });
+    expect(children.map((c) => c.status)).toEqual(['COMPLETED', 'COMPLETED']);
+    // One trace, one span per run, one root.
+    expect(new Set(children.map((c) => c.traceId))).toEqual(new Set([result.traceId]));
+    expect(new Set([result.spanId, ...children.map((c) => c.spanId)]).size).toBe(3);
+    expect(children.every((c) => c.rootRunId === result.id)).toBe(true);
+    expect(children[1].inputData).toEqual({ text: 'hello ada' });
+    const statuses = (
+      await db.admin.runEvent.findMany({ where: { runId: result.id }, orderBy: { id: 'asc' } })
+    )
+      .filter((e) => e.type === 'run.status')
+      .map((e) => (e.data as { status: string }).status);
+    expect(statuses).toEqual([
+      'QUEUED',
+      'RUNNING',
+      'WAITING_CHILDREN',
+      'RUNNING',
+      'WAITING_CHILDREN',
+      'RUNNING',
+      'COMPLETED',
+    ]);
+  });
+
+  it('runs a parallel PROCESS’s children at once and collects their outputs by alias', async () => {
+    const process = await parent('PROCESS', { planning: { strategy: 'parallel' } });
+    await action(process.id, 'a', 'math.evaluate', { expression: '1 + 1' });
+    await action(process.id, 'b', 'math.evaluate', { expression: '2 * 3' });
+    await action(process.id, 'c', 'text.template', { template: 'c' });
+    const result = await run(process.id, {});
+    expect(result).toMatchObject({ status: 'COMPLETED', resultData: { a: 2, b: 6, c: 'c' } });
+    expect(await db.admin.executionRun.count({ where: { parentRunId: result.id } })).toBe(3);
+  });
+
+  it('follows the first matching route of a PROCESS', async () => {
+    const process = await parent('PROCESS', {
+      logicGate: {
+        routes: [
+          { when: { '>=': [{ var: 'input.score' }, 80] }, to: 'hire' },
+          { when: true, to: 'reject' },
+        ],
+      },
+    });
+    await action(process.id, 'hire', 'text.template', { template: 'hired' });
+    await action(process.id, 'reject', 'text.template', { template: 'rejected' });
+    expect((await run(process.id, { score: 91 })).resultData).toBe('hired');
+    expect((await run(process.id, { score: 12 })).resultData).toBe('rejected');
+  });
+
+  it('fails the parent when a step fails, and starts no later step', async () => {
+    const skill = await parent('SKILL');
+    await action(skill.id, 'first', 'math.evaluate', { expression: 'import({}, {})' }, 1);
+    await action(skill.id, 'second', 'time.now', {}, 2);
+    const result = await run(skill.id, {});
+    expect(result).toMatchObject({ status: 'FAILED', errorCode: 'CHILD_FAILED' });
+    expect(result.children).toHaveLength(1);
+  });
+
+  it('cancels a waiting parent and its unfinished children', async () => {
+    await worker.close();
+    try {
+      const skill = await parent('SKILL');
+      await action(skill.id, 'only', 'time.now', {});
+      const created = (
+        await app.inject({
+          method: 'POST',
+          url: `/api/v1/entities/${skill.id}/runs`,
+          headers,
+          payload: { input: {} },
+        })
+      ).json();
+      const cancelled = await app.inject({
+        method: 'POST',
+        url: `/api/v1/runs/${created.id}/cancel`,
+        headers,
+      });
+      expect(cancelled.json().status).toBe('CANCELLED');
+    } finally {
+      worker = await startWorker(db);
+    }
+    await waitForQueuesDrained(worker);
+    // The parent's job found it cancelled: no child was ever started.
+    expect(await db.admin.executionRun.count({ where: { parentRun: { status: 'CANCELLED' } } })).toBe(0);
+  });
+});
