@@ -3,11 +3,12 @@ import { EntitiesModule } from '../entities/entities.module';
 import { TenancyModule } from '../tenancy/tenancy.module';
 import { RunExecutor } from './engine/run-executor';
 import { ExecutionProcessor } from './execution.processor';
+import { LlmGateway } from './llm/llm-gateway';
 import { RunsRepository } from './runs.repository';
 
 /** The worker side of execution, loaded only by worker processes. */
 @Module({
   imports: [EntitiesModule, TenancyModule],
-  providers: [RunsRepository, RunExecutor, ExecutionProcessor],
+  providers: [RunsRepository, RunExecutor, ExecutionProcessor, LlmGateway],
 })
 export class ExecutionWorkerModule {}

@@ -1,7 +1,7 @@
 import { Body, Controller, Get, Headers, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiBearerAuth, ApiHeader, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { CurrentCaller, type Caller } from '../tenancy/caller';
-import { CreateRunDto, ListRunsQuery, RunPage, RunResponse, ToolLogList } from './dto/run.dto';
+import { CreateRunDto, ListRunsQuery, LlmLogList, RunPage, RunResponse, ToolLogList } from './dto/run.dto';
 import { toRunResponse } from './run-response';
 import { RunsService } from './runs.service';
 
@@ -38,6 +38,12 @@ export class RunsController {
   @ApiOkResponse({ type: RunResponse })
   get(@CurrentCaller() caller: Caller, @Param('id', ParseUUIDPipe) id: string) {
     return this.runs.describe(caller, id);
+  }
+
+  @Get('runs/:id/llm-logs')
+  @ApiOkResponse({ type: LlmLogList })
+  llmLogs(@CurrentCaller() caller: Caller, @Param('id', ParseUUIDPipe) id: string) {
+    return this.runs.llmLogs(caller, id);
   }
 
   @Get('runs/:id/tool-logs')

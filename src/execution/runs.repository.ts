@@ -4,6 +4,7 @@ import { v7 as uuidv7 } from 'uuid';
 import {
   Prisma,
   type ExecutionRun,
+  type LlmInteractionLog,
   type RunStatus,
   type ToolInteractionLog,
 } from '../infra/database/generated/client';
@@ -189,6 +190,46 @@ export class RunsRepository {
       });
       if (count) await appendEvent(tx, run, 'run.status', { status: to, ...event });
       return count > 0;
+    });
+  }
+
+  findLlmLog(scope: TenantScope, runId: string, stepKey: string): Promise<LlmInteractionLog | null> {
+    return this.db.run(scope, (tx) =>
+      tx.llmInteractionLog.findUnique({ where: { runId_stepKey: { runId, stepKey } } }),
+    );
+  }
+
+  llmLogs(scope: TenantScope, runId: string): Promise<LlmInteractionLog[]> {
+    return this.db.run(scope, (tx) =>
+      tx.llmInteractionLog.findMany({ where: { runId }, orderBy: { createdAt: 'asc' } }),
+    );
+  }
+
+  /** One row per (run, step key), and the run's token total moves with it. */
+  async logLlmCall(
+    scope: TenantScope,
+    run: Pick<ExecutionRun, 'id' | 'companyId' | 'rootRunId'>,
+    log: Omit<Prisma.LlmInteractionLogUncheckedCreateInput, 'companyId' | 'runId'>,
+  ): Promise<void> {
+    await this.db.run(scope, async (tx) => {
+      const { count } = await tx.llmInteractionLog.createMany({
+        data: [{ ...log, companyId: run.companyId, runId: run.id }],
+        skipDuplicates: true,
+      });
+      if (!count) return;
+      const tokens =
+        (log.inputTokens ?? 0) +
+        (log.outputTokens ?? 0) +
+        (log.cacheReadTokens ?? 0) +
+        (log.cacheWriteTokens ?? 0);
+      await tx.executionRun.update({ where: { id: run.id }, data: { totalTokens: { increment: tokens } } });
+      await appendEvent(tx, run, 'llm.call', {
+        stepKey: log.stepKey,
+        model: log.modelName,
+        inputTokens: log.inputTokens ?? 0,
+        outputTokens: log.outputTokens ?? 0,
+        latencyMs: log.latencyMs ?? 0,
+      });
     });
   }
 

@@ -163,6 +163,32 @@ export class RunsService {
     return toRunResponse(after, await this.runs.children(caller.scope, id));
   }
 
+  async llmLogs(caller: Caller, id: string) {
+    await this.get(caller, id);
+    const logs = await this.runs.llmLogs(caller.scope, id);
+    return {
+      items: logs.map((log) => ({
+        id: log.id,
+        stepKey: log.stepKey,
+        providerName: log.providerName,
+        modelName: log.modelName,
+        reasoningMode: log.reasoningMode,
+        promptPayload: log.promptPayload,
+        responsePayload: log.responsePayload,
+        inputTokens: log.inputTokens,
+        outputTokens: log.outputTokens,
+        cacheReadTokens: log.cacheReadTokens,
+        cacheWriteTokens: log.cacheWriteTokens,
+        latencyMs: log.latencyMs,
+        costUsd: log.costUsd.toFixed(6),
+        stopReason: log.stopReason,
+        providerRequestId: log.providerRequestId,
+        status: log.status,
+        createdAt: log.createdAt.toISOString(),
+      })),
+    };
+  }
+
   async toolLogs(caller: Caller, id: string) {
     await this.get(caller, id);
     const logs = await this.runs.toolLogs(caller.scope, id);

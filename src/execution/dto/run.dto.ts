@@ -94,3 +94,31 @@ export class ToolLogResponse {
 export class ToolLogList {
   @ApiProperty({ type: [ToolLogResponse] }) items!: ToolLogResponse[];
 }
+
+export class LlmLogResponse {
+  @ApiProperty({ format: 'uuid' }) id!: string;
+  @ApiProperty() stepKey!: string;
+  @ApiProperty() providerName!: string;
+  @ApiProperty() modelName!: string;
+  @ApiProperty({ nullable: true, type: 'string' }) reasoningMode!: string | null;
+  @ApiProperty({
+    nullable: true,
+    description: 'Omitted when observability.logPrompts is false; redacted per observability.redact',
+  })
+  promptPayload!: unknown;
+  @ApiProperty({ nullable: true }) responsePayload!: unknown;
+  @ApiProperty() inputTokens!: number;
+  @ApiProperty() outputTokens!: number;
+  @ApiProperty() cacheReadTokens!: number;
+  @ApiProperty() cacheWriteTokens!: number;
+  @ApiProperty() latencyMs!: number;
+  @ApiProperty() costUsd!: string;
+  @ApiProperty({ nullable: true, type: 'string' }) stopReason!: string | null;
+  @ApiProperty({ nullable: true, type: 'string' }) providerRequestId!: string | null;
+  @ApiProperty() status!: string;
+  @ApiProperty() createdAt!: string;
+}
+
+export class LlmLogList {
+  @ApiProperty({ type: [LlmLogResponse] }) items!: LlmLogResponse[];
+}

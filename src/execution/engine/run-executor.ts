@@ -3,18 +3,22 @@ import { Injectable, Logger } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import jsonLogic from 'json-logic-js';
 import { EntitiesService } from '../../entities/entities.service';
-import { renderValue, type TemplateScope } from '../../entities/config/template';
-import type { ExecutionRun, HierarchicalEntity, Prisma } from '../../infra/database/generated/client';
+import { renderTemplate, renderValue, type TemplateScope } from '../../entities/config/template';
+import { Prisma, type ExecutionRun, type HierarchicalEntity } from '../../infra/database/generated/client';
 import type { TenantScope } from '../../infra/database/tenant-scope';
 import { JOB_OPTIONS, Jobs, type JobPayloads } from '../../infra/queue/jobs';
 import { QueueName } from '../../infra/queue/queue-names';
+import { AppConfig } from '../../infra/config/config';
+import { EgressRefused, guardedFetch, parseAllowPrivate } from '../../infra/net/egress';
 import { CompaniesService } from '../../tenancy/companies.service';
 import { contractViolations } from '../contract';
 import { RunFailure } from '../execution.errors';
 import { isTerminal } from '../run-status';
 import { RunsRepository } from '../runs.repository';
 import { runBuiltin, type BuiltinName } from './builtins';
+import { LlmGateway } from '../llm/llm-gateway';
 import { planOf } from './plan';
+import { redact, redactedValues } from './redaction';
 
 /** What a parent run keeps in context_state to continue after its children. */
 interface ChildState {
@@ -36,6 +40,17 @@ interface ActionConfig {
   kind: 'llm' | 'http' | 'builtin' | 'retrieval';
   name?: BuiltinName;
   args?: unknown;
+  prompt?: string;
+  method?: string;
+  url?: string;
+  headers?: Record<string, string>;
+  body?: unknown;
+}
+
+interface ModelConfig {
+  name?: string;
+  maxTokens?: number;
+  temperature?: number;
 }
 
 /**
@@ -51,6 +66,8 @@ export class RunExecutor {
     private readonly runs: RunsRepository,
     private readonly entities: EntitiesService,
     private readonly companies: CompaniesService,
+    private readonly llm: LlmGateway,
+    private readonly config: AppConfig,
     @InjectQueue(QueueName.Execution) private readonly queue: Queue,
   ) {}
 
@@ -137,6 +154,8 @@ export class RunExecutor {
       throw new RunFailure('UNSUPPORTED_ENTITY_TYPE', `Running a ${entity.type} is not available yet.`);
     }
     const action = (entity.capabilities as { action?: ActionConfig } | null)?.action;
+    if (action?.kind === 'llm') return this.llmAction(scope, run, entity, action, templateScope);
+    if (action?.kind === 'http') return this.httpAction(scope, run, entity, action, templateScope);
     if (action?.kind !== 'builtin' || !action.name) {
       throw new RunFailure(
         'UNSUPPORTED_ACTION',
@@ -146,6 +165,107 @@ export class RunExecutor {
     return this.step(scope, run, 'action', action.name, 'builtin', action.args, () =>
       runBuiltin(action.name!, action.args, templateScope),
     );
+  }
+
+  /**
+   * An HTTP ACTION through the egress guard: only public addresses (or the
+   * operator's EGRESS_ALLOW_PRIVATE_HOSTS), narrowed by governance.allowedHosts,
+   * redirects re-checked, time and size bounded. A refusal is logged like any call.
+   */
+  private async httpAction(
+    scope: TenantScope,
+    run: ExecutionRun,
+    entity: HierarchicalEntity,
+    action: ActionConfig,
+    templateScope: TemplateScope,
+  ): Promise<unknown> {
+    const url = renderTemplate(action.url ?? '', templateScope);
+    const method = (action.method ?? 'GET').toUpperCase();
+    const headers = Object.fromEntries(
+      Object.entries(action.headers ?? {}).map(([name, value]) => [
+        name,
+        renderTemplate(String(value), templateScope),
+      ]),
+    );
+    const rendered = action.body === undefined ? undefined : renderValue(action.body, templateScope);
+    const body =
+      rendered === undefined ? undefined : typeof rendered === 'string' ? rendered : JSON.stringify(rendered);
+    if (body !== undefined && typeof rendered !== 'string') headers['content-type'] ??= 'application/json';
+    const allowedHosts = (entity.governance as { allowedHosts?: string[] } | null)?.allowedHosts;
+    return this.step(
+      scope,
+      run,
+      'action',
+      `${method} ${url}`.slice(0, 200),
+      'http',
+      { method, url, headers, body: rendered },
+      async () => {
+        const response = await guardedFetch(
+          { method, url, headers, body },
+          { allowedHosts, allowPrivate: parseAllowPrivate(this.config.env.EGRESS_ALLOW_PRIVATE_HOSTS) },
+          {
+            timeoutMs: this.config.env.HTTP_ACTION_TIMEOUT_MS,
+            maxResponseBytes: this.config.env.HTTP_ACTION_MAX_RESPONSE_BYTES,
+            maxRedirects: 3,
+          },
+        );
+        if (response.status >= 400) throw new Error(`${method} ${url} answered ${response.status}`);
+        return { status: response.status, body: response.body };
+      },
+    );
+  }
+
+  /**
+   * An LLM ACTION: one Messages API call under the step key `action`. A logged call
+   * is replayed from its log row, never made twice. Prompts are logged unless
+   * observability.logPrompts is false, with observability.redact values blanked.
+   */
+  private async llmAction(
+    scope: TenantScope,
+    run: ExecutionRun,
+    entity: HierarchicalEntity,
+    action: ActionConfig,
+    templateScope: TemplateScope,
+  ): Promise<unknown> {
+    const stepKey = 'action';
+    const logged = await this.runs.findLlmLog(scope, run.id, stepKey);
+    if (logged) return (logged.responsePayload as { text?: unknown } | null)?.text ?? null;
+
+    const capabilities = (entity.capabilities ?? {}) as { model?: ModelConfig };
+    const identity = (entity.identity ?? {}) as { instructions?: string };
+    const observability = (entity.observability ?? {}) as { logPrompts?: boolean; redact?: unknown };
+    const result = await this.llm.complete({
+      model: capabilities.model?.name,
+      maxTokens: capabilities.model?.maxTokens,
+      temperature: capabilities.model?.temperature,
+      system: identity.instructions ? renderTemplate(identity.instructions, templateScope) : undefined,
+      prompt: renderTemplate(action.prompt ?? '', templateScope),
+    });
+    const secrets = redactedValues(observability.redact, { input: run.inputData, context: run.context });
+    const logPrompts = observability.logPrompts !== false;
+    await this.runs.logLlmCall(scope, run, {
+      stepKey,
+      providerName: 'anthropic',
+      modelName: result.model,
+      reasoningMode: null,
+      promptPayload: logPrompts
+        ? (redact(result.request, secrets) as unknown as Prisma.InputJsonObject)
+        : Prisma.DbNull,
+      // The text is kept even when prompts are not logged: a replay needs it.
+      responsePayload: {
+        text: redact(result.text, secrets),
+        stopReason: result.stopReason,
+        ...(logPrompts ? { content: redact(result.response.content, secrets) } : {}),
+      } as unknown as Prisma.InputJsonObject,
+      inputTokens: result.usage.inputTokens,
+      outputTokens: result.usage.outputTokens,
+      cacheReadTokens: result.usage.cacheReadTokens,
+      cacheWriteTokens: result.usage.cacheWriteTokens,
+      latencyMs: result.latencyMs,
+      stopReason: result.stopReason,
+      providerRequestId: result.requestId,
+    });
+    return result.text;
   }
 
   /**
@@ -265,7 +385,10 @@ export class RunExecutor {
         errorMessage: message.slice(0, 2000),
         latencyMs: Math.round(performance.now() - started),
       });
-      throw new RunFailure('TOOL_ERROR', `${toolName}: ${message}`);
+      throw new RunFailure(
+        error instanceof EgressRefused ? 'EGRESS_REFUSED' : 'TOOL_ERROR',
+        `${toolName}: ${message}`,
+      );
     }
   }
 

@@ -69,6 +69,27 @@ export const envSchema = z.object({
   /** Concurrent jobs per worker process on the notifications queue. */
   NOTIFICATIONS_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(5),
 
+  /** Platform-wide Anthropic key: the last fallback after tenant, partner and platform
+   *  keys in the integration registry. */
+  ANTHROPIC_API_KEY: z.string().min(1).optional(),
+  /** The SDK's own variable: another Messages API endpoint (a proxy, or the local fake). */
+  ANTHROPIC_BASE_URL: z.url().optional(),
+  ANTHROPIC_DEFAULT_MODEL: z.string().min(1).default('claude-sonnet-4-5'),
+  LLM_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(600_000).default(120_000),
+  /** The SDK's retries of 429, 5xx and network errors, with its exponential backoff. */
+  LLM_MAX_RETRIES: z.coerce.number().int().min(0).max(10).default(2),
+
+  /** Operator-only escape hatch: host:port pairs (comma-separated) that HTTP actions
+   *  and webhooks may reach although they are loopback or private addresses. */
+  EGRESS_ALLOW_PRIVATE_HOSTS: z.string().default(''),
+  HTTP_ACTION_TIMEOUT_MS: z.coerce.number().int().min(100).max(300_000).default(15_000),
+  HTTP_ACTION_MAX_RESPONSE_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1_024)
+    .max(50 * 1024 * 1024)
+    .default(1024 * 1024),
+
   BOOTSTRAP_ADMIN_EMAIL: z.email().optional(),
   BOOTSTRAP_ADMIN_PASSWORD: z.string().min(12).optional(),
 });

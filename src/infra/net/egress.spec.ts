@@ -2,7 +2,13 @@ import dnsPromises from 'node:dns/promises';
 import http from 'node:http';
 import net from 'node:net';
 import { type AddressInfo } from 'node:net';
-import { EgressRefused, guardedFetch, parseAllowPrivate, type EgressLimits, type EgressPolicy } from './egress';
+import {
+  EgressRefused,
+  guardedFetch,
+  parseAllowPrivate,
+  type EgressLimits,
+  type EgressPolicy,
+} from './egress';
 import { classifyAddress, matchesAllowedHosts, matchesAllowPrivate, parseHostPort } from './host-rules';
 
 // Only loopback exists here. Every refusal must happen before a socket is opened:
@@ -34,7 +40,9 @@ function track(server: net.Server): () => Promise<void> {
   };
 }
 
-async function startHttp(handler: (req: http.IncomingMessage, res: http.ServerResponse, body: string) => void) {
+async function startHttp(
+  handler: (req: http.IncomingMessage, res: http.ServerResponse, body: string) => void,
+) {
   const hits: string[] = [];
   const server = http.createServer((req, res) => {
     hits.push(`${req.method} ${req.url}`);
@@ -157,10 +165,10 @@ afterAll(async () => {
 
 beforeEach(() => {
   dnsAnswers.clear();
-  lookupSpy = jest.spyOn(dnsPromises, 'lookup').mockImplementation((async (hostname: string) => {
+  lookupSpy = jest.spyOn(dnsPromises, 'lookup').mockImplementation(((hostname: string) => {
     const answer = dnsAnswers.get(hostname);
-    if (!answer) throw new Error(`test: unexpected DNS lookup of ${hostname}`);
-    return answer;
+    if (!answer) return Promise.reject(new Error(`test: unexpected DNS lookup of ${hostname}`));
+    return Promise.resolve(answer);
   }) as unknown as typeof dnsPromises.lookup);
   connectSpy = jest.spyOn(net, 'connect');
 });
@@ -277,7 +285,11 @@ describe('allowed requests', () => {
   });
 
   it('matches allowPrivate on the normalised host (127.1 is 127.0.0.1)', async () => {
-    const response = await guardedFetch({ method: 'GET', url: `http://127.1:${main.port}/text` }, policy, limits);
+    const response = await guardedFetch(
+      { method: 'GET', url: `http://127.1:${main.port}/text` },
+      policy,
+      limits,
+    );
     expect(response.body).toBe('hello');
   });
 
@@ -318,7 +330,9 @@ describe('allowed requests', () => {
       { allowPrivate: [`pinned.test:${main.port}`] },
       limits,
     );
-    expect((response.body as { headers: Record<string, string> }).headers.host).toBe(`pinned.test:${main.port}`);
+    expect((response.body as { headers: Record<string, string> }).headers.host).toBe(
+      `pinned.test:${main.port}`,
+    );
     expect(lookupSpy).toHaveBeenCalledTimes(1);
   });
 
@@ -330,8 +344,9 @@ describe('allowed requests', () => {
       { allowPrivate: [`pinned.test:${tlsProbe.port}`] },
       limits,
     ).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(Error);
-    expect(error).not.toBeInstanceOf(EgressRefused); // the probe hung up: a network error, not a refusal
+    // The probe hung up: a network error (undici's, from another realm), not a refusal.
+    expect(error).toMatchObject({ message: expect.any(String) });
+    expect(error).not.toBeInstanceOf(EgressRefused);
     expect(Buffer.concat(tlsProbe.received).includes(Buffer.from('pinned.test'))).toBe(true);
     expect(lookupSpy).toHaveBeenCalledTimes(1);
   });
@@ -348,12 +363,12 @@ describe('redirects', () => {
 
   it('refuses a redirect to the metadata address and to another scheme', async () => {
     const base = `http://127.0.0.1:${main.port}`;
-    expect((await refusal(guardedFetch({ method: 'GET', url: `${base}/to-metadata` }, policy, limits))).reason).toBe(
-      'PRIVATE_ADDRESS',
-    );
-    expect((await refusal(guardedFetch({ method: 'GET', url: `${base}/to-file` }, policy, limits))).reason).toBe(
-      'SCHEME_NOT_ALLOWED',
-    );
+    expect(
+      (await refusal(guardedFetch({ method: 'GET', url: `${base}/to-metadata` }, policy, limits))).reason,
+    ).toBe('PRIVATE_ADDRESS');
+    expect(
+      (await refusal(guardedFetch({ method: 'GET', url: `${base}/to-file` }, policy, limits))).reason,
+    ).toBe('SCHEME_NOT_ALLOWED');
   });
 
   it('follows up to maxRedirects and refuses one more', async () => {
@@ -366,7 +381,9 @@ describe('redirects', () => {
     expect(ok).toMatchObject({ status: 201, url: `${base}/json` });
 
     const before = main.hits.length;
-    const error = await refusal(guardedFetch({ method: 'GET', url: `${base}/loop` }, policy, { ...limits, maxRedirects: 3 }));
+    const error = await refusal(
+      guardedFetch({ method: 'GET', url: `${base}/loop` }, policy, { ...limits, maxRedirects: 3 }),
+    );
     expect(error.reason).toBe('TOO_MANY_REDIRECTS');
     expect(main.hits.length - before).toBe(4); // the first request and 3 followed redirects
   });
@@ -408,7 +425,10 @@ describe('limits', () => {
   it('times out on a server that never answers', async () => {
     const started = Date.now();
     const error = await refusal(
-      guardedFetch({ method: 'GET', url: `http://127.0.0.1:${main.port}/hang` }, policy, { ...limits, timeoutMs: 200 }),
+      guardedFetch({ method: 'GET', url: `http://127.0.0.1:${main.port}/hang` }, policy, {
+        ...limits,
+        timeoutMs: 200,
+      }),
     );
     expect(error.reason).toBe('TIMEOUT');
     expect(Date.now() - started).toBeLessThan(3_000);
@@ -430,9 +450,9 @@ describe('limits', () => {
     expect((await refusal(guardedFetch({ method: 'GET', url: `${base}/big` }, policy, small))).reason).toBe(
       'RESPONSE_TOO_LARGE',
     );
-    expect((await refusal(guardedFetch({ method: 'GET', url: `${base}/big-declared` }, policy, small))).reason).toBe(
-      'RESPONSE_TOO_LARGE',
-    );
+    expect(
+      (await refusal(guardedFetch({ method: 'GET', url: `${base}/big-declared` }, policy, small))).reason,
+    ).toBe('RESPONSE_TOO_LARGE');
     const exact = await guardedFetch({ method: 'GET', url: `${base}/big` }, policy, {
       ...limits,
       maxResponseBytes: 10_000,
@@ -444,7 +464,11 @@ describe('limits', () => {
 describe('allowedHosts', () => {
   it('refuses a hostname not in the list before any DNS or connection', async () => {
     const error = await refusal(
-      guardedFetch({ method: 'GET', url: 'http://other.example.com/' }, { allowedHosts: ['api.example.com'] }, limits),
+      guardedFetch(
+        { method: 'GET', url: 'http://other.example.com/' },
+        { allowedHosts: ['api.example.com'] },
+        limits,
+      ),
     );
     expect(error.reason).toBe('HOST_NOT_ALLOWED');
     expect(lookupSpy).not.toHaveBeenCalled();
@@ -466,7 +490,11 @@ describe('allowedHosts', () => {
   it('cannot open a private address: a listed name resolving to loopback is refused', async () => {
     dnsAnswers.set('a.b.example.org', [{ address: '127.0.0.1', family: 4 }]);
     const error = await refusal(
-      guardedFetch({ method: 'GET', url: 'http://A.b.Example.org./' }, { allowedHosts: ['*.example.org'] }, limits),
+      guardedFetch(
+        { method: 'GET', url: 'http://A.b.Example.org./' },
+        { allowedHosts: ['*.example.org'] },
+        limits,
+      ),
     );
     expect(error.reason).toBe('PRIVATE_ADDRESS');
     expect(connectSpy).not.toHaveBeenCalled();

@@ -1,0 +1,106 @@
+import Anthropic, { APIError } from '@anthropic-ai/sdk';
+import { Injectable } from '@nestjs/common';
+import { AppConfig } from '../../infra/config/config';
+import { RunFailure } from '../execution.errors';
+
+export interface LlmRequest {
+  model?: string;
+  system?: string;
+  prompt: string;
+  maxTokens?: number;
+  temperature?: number;
+}
+
+export interface LlmResult {
+  model: string;
+  text: string;
+  stopReason: string | null;
+  requestId: string | null;
+  latencyMs: number;
+  usage: { inputTokens: number; outputTokens: number; cacheReadTokens: number; cacheWriteTokens: number };
+  /** The request and response as sent and received, for the interaction log. */
+  request: Anthropic.MessageCreateParamsNonStreaming;
+  response: Anthropic.Message;
+}
+
+/**
+ * Every call to the Anthropic Messages API goes through here: one SDK client per
+ * credential, the SDK's own retries (429, 5xx, network) with backoff, a request
+ * timeout, and failures turned into stable run error codes.
+ */
+@Injectable()
+export class LlmGateway {
+  private readonly clients = new Map<string, Anthropic>();
+
+  constructor(private readonly config: AppConfig) {}
+
+  private client(apiKey: string, baseURL?: string): Anthropic {
+    const key = `${baseURL ?? ''}\u0000${apiKey}`;
+    let client = this.clients.get(key);
+    if (!client) {
+      client = new Anthropic({
+        apiKey,
+        baseURL: baseURL ?? this.config.env.ANTHROPIC_BASE_URL,
+        maxRetries: this.config.env.LLM_MAX_RETRIES,
+        timeout: this.config.env.LLM_TIMEOUT_MS,
+      });
+      this.clients.set(key, client);
+    }
+    return client;
+  }
+
+  async complete(call: LlmRequest): Promise<LlmResult> {
+    const apiKey = this.config.env.ANTHROPIC_API_KEY;
+    if (!apiKey)
+      throw new RunFailure(
+        'NO_CREDENTIALS',
+        'No Anthropic API key is configured for this company or the platform.',
+      );
+    const request: Anthropic.MessageCreateParamsNonStreaming = {
+      model: call.model ?? this.config.env.ANTHROPIC_DEFAULT_MODEL,
+      max_tokens: call.maxTokens ?? 1024,
+      messages: [{ role: 'user', content: call.prompt }],
+      ...(call.system
+        ? // The system prompt is the stable prefix of every call of an entity: cache it.
+          {
+            system: [
+              { type: 'text' as const, text: call.system, cache_control: { type: 'ephemeral' as const } },
+            ],
+          }
+        : {}),
+      ...(call.temperature === undefined ? {} : { temperature: call.temperature }),
+    };
+    const started = performance.now();
+    try {
+      const { data, request_id } = await this.client(apiKey).messages.create(request).withResponse();
+      return {
+        model: data.model,
+        text: data.content.map((block) => (block.type === 'text' ? block.text : '')).join(''),
+        stopReason: data.stop_reason,
+        requestId: request_id ?? null,
+        latencyMs: Math.round(performance.now() - started),
+        usage: {
+          inputTokens: data.usage.input_tokens,
+          outputTokens: data.usage.output_tokens,
+          cacheReadTokens: data.usage.cache_read_input_tokens ?? 0,
+          cacheWriteTokens: data.usage.cache_creation_input_tokens ?? 0,
+        },
+        request,
+        response: data,
+      };
+    } catch (error) {
+      if (error instanceof APIError) {
+        // 401/403 are not retried (the SDK knows); the rest were retried already.
+        const code = error.status === 401 || error.status === 403 ? 'PROVIDER_AUTH' : 'PROVIDER_ERROR';
+        throw new RunFailure(
+          code,
+          `Anthropic answered ${error.status ?? 'no status'}: ${error.message}`.slice(0, 1000),
+        );
+      }
+      throw new RunFailure(
+        'PROVIDER_ERROR',
+        `Anthropic could not be reached: ${String(error)}`.slice(0, 1000),
+      );
+    }
+  }
+}
