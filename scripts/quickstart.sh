@@ -25,6 +25,16 @@ step "seeding demo data"; seed_output=$(npm run --silent db:seed)
 
 bash scripts/stop.sh >/dev/null 2>&1 || true
 mkdir -p .cache/run
+llm_note="LLM calls go to Anthropic with ANTHROPIC_API_KEY."
+if [ -z "${ANTHROPIC_API_KEY:-}" ]; then
+  # No key: the demo's LLM calls go to the local fake Messages API (tools/), which
+  # answers with a fixed sentence. Set ANTHROPIC_API_KEY in .env for real answers.
+  step "no ANTHROPIC_API_KEY: starting the local fake Anthropic API on :4010"
+  SWCRC=true nohup node -r @swc-node/register tools/fake-anthropic.ts 4010 > .cache/run/fake-anthropic.log 2>&1 &
+  echo $! > .cache/run/fake-anthropic.pid
+  export ANTHROPIC_API_KEY=fake-local-key ANTHROPIC_BASE_URL=http://127.0.0.1:4010
+  llm_note="No ANTHROPIC_API_KEY: LLM calls go to the local fake Anthropic API (http://127.0.0.1:4010)."
+fi
 step "starting the API and a worker (logs in .cache/run/)"
 nohup node dist/main.api.js > .cache/run/api.log 2>&1 & echo $! > .cache/run/api.pid
 nohup node dist/main.worker.js > .cache/run/worker.log 2>&1 & echo $! > .cache/run/worker.pid
@@ -51,6 +61,7 @@ HireBuddha is running.
   API docs    $base/docs   (OpenAPI: $base/api/v1/openapi.json)
   Readiness   $base/health/ready
   Worker      http://127.0.0.1:${WORKER_HTTP_PORT:-3001}/health/ready
+  $llm_note
 
 $seed_output
 

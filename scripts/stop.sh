@@ -2,7 +2,7 @@
 # Stops the API and worker started by quickstart.sh (SIGTERM: they drain and exit).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-for name in api worker; do
+for name in api worker fake-anthropic; do
   pidfile=".cache/run/$name.pid"
   [ -f "$pidfile" ] || continue
   pid=$(cat "$pidfile")
