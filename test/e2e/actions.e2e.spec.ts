@@ -185,6 +185,96 @@ describe('LLM and HTTP actions', () => {
     });
   });
 
+  describe('AGENT', () => {
+    const agentWithAdder = async (maxIterations = 5) => {
+      const agent = await db.admin.hierarchicalEntity.create({
+        data: {
+          companyId: tenantId,
+          type: 'AGENT',
+          name: `agent-${Math.random()}`,
+          status: 'ACTIVE',
+          identity: { instructions: 'Use your tools.' },
+          planning: { strategy: 'react', maxIterations },
+          capabilities: { model: { name: 'claude-sonnet-4-5', maxTokens: 256 } },
+        },
+      });
+      await db.admin.hierarchicalEntity.create({
+        data: {
+          companyId: tenantId,
+          parentId: agent.id,
+          type: 'ACTION',
+          name: `adder-${Math.random()}`,
+          description: 'Adds two numbers',
+          status: 'ACTIVE',
+          hierarchy: { alias: 'add' },
+          ioContract: {
+            input: {
+              type: 'object',
+              properties: { a: { type: 'number' }, b: { type: 'number' } },
+              required: ['a', 'b'],
+            },
+          },
+          capabilities: {
+            action: {
+              kind: 'builtin',
+              name: 'math.evaluate',
+              args: { expression: 'a + b', scope: { a: '{{input.a}}', b: '{{input.b}}' } },
+            },
+          },
+        },
+      });
+      return agent;
+    };
+
+    it('offers children as tools, runs each tool call as a child run, and feeds the result back', async () => {
+      anthropic.reply(
+        { text: 'I will add them.', toolUse: [{ name: 'add', input: { a: 2, b: 3 } }] },
+        { text: 'The sum is 5.' },
+      );
+      const agent = await agentWithAdder();
+      const before = anthropic.requests.length;
+      const result = await run(agent.id, { question: 'What is 2 + 3?' });
+      expect(result).toMatchObject({ status: 'COMPLETED', resultData: 'The sum is 5.' });
+
+      const [first, second] = anthropic.requests.slice(before);
+      expect(first.body.tools).toEqual([
+        expect.objectContaining({
+          name: 'add',
+          description: 'Adds two numbers',
+          input_schema: expect.objectContaining({ required: ['a', 'b'] }),
+        }),
+      ]);
+      expect(second.body.messages.at(-1)).toEqual({
+        role: 'user',
+        content: [expect.objectContaining({ type: 'tool_result', content: '5', is_error: false })],
+      });
+      const children = await db.admin.executionRun.findMany({ where: { parentRunId: result.id } });
+      expect(children).toHaveLength(1);
+      expect(children[0]).toMatchObject({ status: 'COMPLETED', inputData: { a: 2, b: 3 }, resultData: 5 });
+      expect(result.dynamicPlan).toEqual([
+        expect.objectContaining({ tool: 'add', input: { a: 2, b: 3 }, reason: 'I will add them.' }),
+      ]);
+      expect(await llmLogs(result.id)).toHaveLength(2);
+    });
+
+    it('ends with MAX_ITERATIONS_EXCEEDED when the model keeps calling tools', async () => {
+      anthropic.reply(
+        { toolUse: [{ name: 'add', input: { a: 1, b: 1 } }] },
+        { toolUse: [{ name: 'add', input: { a: 1, b: 2 } }] },
+      );
+      const agent = await agentWithAdder(2);
+      const result = await run(agent.id, {});
+      expect(result).toMatchObject({ status: 'FAILED', errorCode: 'MAX_ITERATIONS_EXCEEDED' });
+      expect(await db.admin.executionRun.count({ where: { parentRunId: result.id } })).toBe(2);
+    });
+
+    it('fails when the model calls a tool the agent does not have', async () => {
+      anthropic.reply({ toolUse: [{ name: 'rm_rf', input: {} }] });
+      const agent = await agentWithAdder();
+      expect(await run(agent.id, {})).toMatchObject({ status: 'FAILED', errorCode: 'UNKNOWN_TOOL' });
+    });
+  });
+
   describe('HTTP', () => {
     it('calls an allowed host and returns status and parsed body, logged as a tool call', async () => {
       const e = await entity({

@@ -1,8 +1,10 @@
+import type Anthropic from '@anthropic-ai/sdk';
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, Logger } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import jsonLogic from 'json-logic-js';
 import { EntitiesService } from '../../entities/entities.service';
+import { aliasOf } from '../../entities/entity-rules';
 import { renderTemplate, renderValue, type TemplateScope } from '../../entities/config/template';
 import { Prisma, type ExecutionRun, type HierarchicalEntity } from '../../infra/database/generated/client';
 import type { TenantScope } from '../../infra/database/tenant-scope';
@@ -28,6 +30,20 @@ interface ChildState {
 }
 interface OrchestrationState {
   steps?: Record<string, ChildState>;
+}
+
+interface AgentState {
+  messages?: Anthropic.MessageParam[];
+  iteration?: number;
+  pending?: { toolUseId: string; childRunId: string }[];
+}
+
+interface AgentPlanEntry {
+  iteration: number;
+  tool: string;
+  input: unknown;
+  reason: string;
+  childRunId: string;
 }
 
 /** Thrown when a parent's resume finds another resume of it in progress: the job is
@@ -148,10 +164,14 @@ export class RunExecutor {
     entity: HierarchicalEntity,
     templateScope: TemplateScope,
   ): Promise<unknown> {
-    if (entity.type === 'SKILL' || entity.type === 'PROCESS')
-      return this.orchestrate(scope, run, entity, templateScope);
-    if (entity.type !== 'ACTION') {
-      throw new RunFailure('UNSUPPORTED_ENTITY_TYPE', `Running a ${entity.type} is not available yet.`);
+    switch (entity.type) {
+      case 'SKILL':
+      case 'PROCESS':
+        return this.orchestrate(scope, run, entity, templateScope);
+      case 'AGENT':
+        return this.agent(scope, run, entity, templateScope);
+      case 'ACTION':
+        break;
     }
     const action = (entity.capabilities as { action?: ActionConfig } | null)?.action;
     if (action?.kind === 'llm') return this.llmAction(scope, run, entity, action, templateScope);
@@ -255,7 +275,7 @@ export class RunExecutor {
       responsePayload: {
         text: redact(result.text, secrets),
         stopReason: result.stopReason,
-        ...(logPrompts ? { content: redact(result.response.content, secrets) } : {}),
+        content: redact(result.response.content, secrets),
       } as unknown as Prisma.InputJsonObject,
       inputTokens: result.usage.inputTokens,
       outputTokens: result.usage.outputTokens,
@@ -266,6 +286,193 @@ export class RunExecutor {
       providerRequestId: result.requestId,
     });
     return result.text;
+  }
+
+  /**
+   * AGENT: a tool-use loop with the Messages API. The agent's children and
+   * capabilities.tools are offered as tools (name = alias, schema = the tool's
+   * ioContract.input); each tool call becomes a child run, and the agent waits for
+   * them like a parent for its steps. The conversation lives in context_state and every
+   * model turn is logged under `llm-<iteration>`, so a resumed or retried agent replays
+   * turns instead of paying for them twice. The tool calls in order, with the model's
+   * reasons, go to dynamic_plan.
+   */
+  private async agent(
+    scope: TenantScope,
+    run: ExecutionRun,
+    entity: HierarchicalEntity,
+    templateScope: TemplateScope,
+  ): Promise<unknown> {
+    const capabilities = (entity.capabilities ?? {}) as { model?: ModelConfig; tools?: string[] };
+    const maxIterations = (entity.planning as { maxIterations?: number } | null)?.maxIterations ?? 10;
+    const tools = await this.toolsOf(scope, entity, capabilities.tools ?? []);
+    const state = (run.contextState ?? {}) as AgentState;
+    const messages: Anthropic.MessageParam[] = state.messages ?? [
+      {
+        role: 'user',
+        content: typeof run.inputData === 'string' ? run.inputData : JSON.stringify(run.inputData),
+      },
+    ];
+    const plan: AgentPlanEntry[] = Array.isArray(run.dynamicPlan)
+      ? (run.dynamicPlan as unknown as AgentPlanEntry[])
+      : [];
+    let iteration = state.iteration ?? 0;
+    let pending = state.pending ?? [];
+
+    for (;;) {
+      if (pending.length) {
+        const results: Anthropic.ToolResultBlockParam[] = [];
+        for (const call of pending) {
+          const child = await this.runs.findById(scope, call.childRunId);
+          if (!child || !isTerminal(child.status)) {
+            await this.runs.transition(scope, run, 'WAITING_CHILDREN', {
+              contextState: { messages, iteration, pending } as unknown as Prisma.InputJsonObject,
+              dynamicPlan: plan as unknown as Prisma.InputJsonArray,
+            });
+            return WAITING;
+          }
+          const ok = child.status === 'COMPLETED';
+          results.push({
+            type: 'tool_result',
+            tool_use_id: call.toolUseId,
+            content: ok
+              ? JSON.stringify(child.resultData ?? null)
+              : `The tool ended ${child.status}: ${child.errorMessage ?? child.errorCode ?? ''}`,
+            is_error: !ok,
+          });
+        }
+        messages.push({ role: 'user', content: results });
+        pending = [];
+      }
+      if (iteration >= maxIterations) {
+        throw new RunFailure(
+          'MAX_ITERATIONS_EXCEEDED',
+          `The agent did not finish within ${maxIterations} iterations.`,
+        );
+      }
+      const reply = await this.agentTurn(
+        scope,
+        run,
+        entity,
+        templateScope,
+        `llm-${iteration}`,
+        messages,
+        tools.map((t) => t.tool),
+        capabilities.model,
+      );
+      iteration++;
+      messages.push({ role: 'assistant', content: reply.content });
+      const calls = reply.content.filter(
+        (block): block is Anthropic.ToolUseBlock => block.type === 'tool_use',
+      );
+      if (reply.stopReason !== 'tool_use' || !calls.length) {
+        await this.runs.saveState(scope, run.id, { messages, iteration, pending: [] });
+        return reply.content.map((block) => (block.type === 'text' ? block.text : '')).join('');
+      }
+      const reason = reply.content
+        .map((block) => (block.type === 'text' ? block.text : ''))
+        .join('')
+        .trim();
+      for (const [index, call] of calls.entries()) {
+        const tool = tools.find((t) => t.tool.name === call.name);
+        if (!tool)
+          throw new RunFailure(
+            'UNKNOWN_TOOL',
+            `The model called ${call.name}, which this agent does not have.`,
+          );
+        const child = await this.runs.createChild(scope, run, {
+          entityId: tool.entityId,
+          stepKey: `tool-${iteration}-${index}`,
+          input: call.input,
+        });
+        pending.push({ toolUseId: call.id, childRunId: child.id });
+        plan.push({ iteration, tool: call.name, input: call.input, reason, childRunId: child.id });
+      }
+      await this.runs.saveState(scope, run.id, { messages, iteration, pending });
+      for (const call of pending) await this.enqueue({ runId: call.childRunId, companyId: run.companyId });
+    }
+  }
+
+  /** One model turn of an agent, replayed from its log row when already made. */
+  private async agentTurn(
+    scope: TenantScope,
+    run: ExecutionRun,
+    entity: HierarchicalEntity,
+    templateScope: TemplateScope,
+    stepKey: string,
+    messages: Anthropic.MessageParam[],
+    tools: Anthropic.Tool[],
+    model: ModelConfig | undefined,
+  ): Promise<{ content: Anthropic.ContentBlock[]; stopReason: string | null }> {
+    const logged = await this.runs.findLlmLog(scope, run.id, stepKey);
+    if (logged) {
+      const payload = logged.responsePayload as {
+        content?: Anthropic.ContentBlock[];
+        stopReason?: string | null;
+      } | null;
+      return { content: payload?.content ?? [], stopReason: payload?.stopReason ?? null };
+    }
+    const identity = (entity.identity ?? {}) as { instructions?: string };
+    const observability = (entity.observability ?? {}) as { logPrompts?: boolean; redact?: unknown };
+    const result = await this.llm.complete({
+      model: model?.name,
+      maxTokens: model?.maxTokens,
+      temperature: model?.temperature,
+      system: identity.instructions ? renderTemplate(identity.instructions, templateScope) : undefined,
+      messages,
+      tools,
+    });
+    const secrets = redactedValues(observability.redact, { input: run.inputData, context: run.context });
+    await this.runs.logLlmCall(scope, run, {
+      stepKey,
+      providerName: 'anthropic',
+      modelName: result.model,
+      promptPayload:
+        observability.logPrompts !== false
+          ? (redact(result.request, secrets) as unknown as Prisma.InputJsonObject)
+          : Prisma.DbNull,
+      responsePayload: {
+        content: result.response.content,
+        stopReason: result.stopReason,
+      } as unknown as Prisma.InputJsonObject,
+      inputTokens: result.usage.inputTokens,
+      outputTokens: result.usage.outputTokens,
+      cacheReadTokens: result.usage.cacheReadTokens,
+      cacheWriteTokens: result.usage.cacheWriteTokens,
+      latencyMs: result.latencyMs,
+      stopReason: result.stopReason,
+      providerRequestId: result.requestId,
+    });
+    return { content: result.response.content, stopReason: result.stopReason };
+  }
+
+  /** The agent's tools: its children, and capabilities.tools naming children by alias
+   *  or visible (catalog) entities by id. */
+  private async toolsOf(
+    scope: TenantScope,
+    entity: HierarchicalEntity,
+    named: string[],
+  ): Promise<{ entityId: string; tool: Anthropic.Tool }[]> {
+    const children = await this.entities.childrenForRun(scope, entity.id);
+    const chosen = new Map(children.map((child) => [child.id, child]));
+    for (const ref of named) {
+      if (!/^[0-9a-f-]{36}$/i.test(ref)) continue;
+      const shared = await this.entities.findForRun(scope, ref);
+      if (shared) chosen.set(shared.id, shared);
+    }
+    return [...chosen.values()].map((tool) => {
+      const schema = (tool.ioContract as { input?: Record<string, unknown> } | null)?.input;
+      return {
+        entityId: tool.id,
+        tool: {
+          name: aliasOf(tool),
+          description: tool.description ?? tool.displayName ?? tool.name,
+          input_schema: (schema && schema.type === 'object'
+            ? schema
+            : { type: 'object', properties: {} }) as Anthropic.Tool.InputSchema,
+        },
+      };
+    });
   }
 
   /**

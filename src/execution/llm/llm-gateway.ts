@@ -6,7 +6,10 @@ import { RunFailure } from '../execution.errors';
 export interface LlmRequest {
   model?: string;
   system?: string;
-  prompt: string;
+  /** A single user turn; or the whole conversation in `messages`. */
+  prompt?: string;
+  messages?: Anthropic.MessageParam[];
+  tools?: Anthropic.Tool[];
   maxTokens?: number;
   temperature?: number;
 }
@@ -59,7 +62,15 @@ export class LlmGateway {
     const request: Anthropic.MessageCreateParamsNonStreaming = {
       model: call.model ?? this.config.env.ANTHROPIC_DEFAULT_MODEL,
       max_tokens: call.maxTokens ?? 1024,
-      messages: [{ role: 'user', content: call.prompt }],
+      messages: call.messages ?? [{ role: 'user', content: call.prompt ?? '' }],
+      // Tool definitions are stable per entity version: cache them with the system prompt.
+      ...(call.tools?.length
+        ? {
+            tools: call.tools.map((tool, i, all) =>
+              i === all.length - 1 ? { ...tool, cache_control: { type: 'ephemeral' as const } } : tool,
+            ),
+          }
+        : {}),
       ...(call.system
         ? // The system prompt is the stable prefix of every call of an entity: cache it.
           {
