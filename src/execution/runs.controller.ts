@@ -1,5 +1,25 @@
-import { Body, Controller, Get, Headers, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiBearerAuth, ApiHeader, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import {
+  Body,
+  Controller,
+  Get,
+  Headers,
+  HttpCode,
+  Param,
+  ParseUUIDPipe,
+  Post,
+  Query,
+  Req,
+  Res,
+} from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import {
+  ApiAcceptedResponse,
+  ApiBearerAuth,
+  ApiHeader,
+  ApiOkResponse,
+  ApiProduces,
+  ApiTags,
+} from '@nestjs/swagger';
 import { CurrentCaller, type Caller } from '../tenancy/caller';
 import { CreateRunDto, ListRunsQuery, LlmLogList, RunPage, RunResponse, ToolLogList } from './dto/run.dto';
 import { toRunResponse } from './run-response';
@@ -38,6 +58,40 @@ export class RunsController {
   @ApiOkResponse({ type: RunResponse })
   get(@CurrentCaller() caller: Caller, @Param('id', ParseUUIDPipe) id: string) {
     return this.runs.describe(caller, id);
+  }
+
+  /**
+   * Server-sent events of the run and its descendants: everything stored so far
+   * (or after Last-Event-ID), then live, until the run itself ends.
+   */
+  @Get('runs/:id/events')
+  @ApiProduces('text/event-stream')
+  @ApiOkResponse({ description: 'run.status, llm.call, tool.call … events; id = event id' })
+  async events(
+    @CurrentCaller() caller: Caller,
+    @Param('id', ParseUUIDPipe) id: string,
+    @Headers('last-event-id') lastEventId: string | undefined,
+    @Req() request: FastifyRequest,
+    @Res() reply: FastifyReply,
+  ) {
+    const stream = await this.runs.events(caller, id, lastEventId);
+    reply.hijack();
+    reply.raw.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      connection: 'keep-alive',
+      'x-request-id': String(request.id),
+    });
+    const closed = new Promise<void>((resolve) => request.raw.once('close', () => resolve()));
+    let open = true;
+    void closed.then(() => (open = false));
+    try {
+      for await (const event of stream(() => open)) {
+        reply.raw.write(`id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify(event.data)}\n\n`);
+      }
+    } finally {
+      reply.raw.end();
+    }
   }
 
   @Get('runs/:id/llm-logs')

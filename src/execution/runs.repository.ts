@@ -5,6 +5,7 @@ import {
   Prisma,
   type ExecutionRun,
   type LlmInteractionLog,
+  type RunEvent,
   type RunStatus,
   type ToolInteractionLog,
 } from '../infra/database/generated/client';
@@ -229,6 +230,37 @@ export class RunsRepository {
         inputTokens: log.inputTokens ?? 0,
         outputTokens: log.outputTokens ?? 0,
         latencyMs: log.latencyMs ?? 0,
+      });
+    });
+  }
+
+  /** Events of the run and its descendants after `afterId`, oldest first. */
+  async eventsAfter(
+    scope: TenantScope,
+    run: Pick<ExecutionRun, 'id' | 'rootRunId'>,
+    afterId: bigint,
+    limit = 500,
+  ): Promise<RunEvent[]> {
+    return this.db.run(scope, async (tx) => {
+      if (!run.rootRunId || run.rootRunId === run.id) {
+        return tx.runEvent.findMany({
+          where: { rootRunId: run.id, id: { gt: afterId } },
+          orderBy: { id: 'asc' },
+          take: limit,
+        });
+      }
+      // A run inside a tree: its own subtree only.
+      const ids = await tx.$queryRaw<{ id: string }[]>`
+        WITH RECURSIVE down AS (
+          SELECT id FROM execution_runs WHERE id = ${run.id}::uuid
+          UNION ALL
+          SELECT r.id FROM execution_runs r JOIN down ON r.parent_run_id = down.id
+        )
+        SELECT id FROM down`;
+      return tx.runEvent.findMany({
+        where: { runId: { in: ids.map((row) => row.id) }, id: { gt: afterId } },
+        orderBy: { id: 'asc' },
+        take: limit,
       });
     });
   }

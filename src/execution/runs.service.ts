@@ -3,7 +3,7 @@ import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import { EntitiesService } from '../entities/entities.service';
-import type { ExecutionRun, Prisma } from '../infra/database/generated/client';
+import type { ExecutionRun, Prisma, RunStatus } from '../infra/database/generated/client';
 import { DomainError, NotFound, ValidationFailed } from '../infra/http/domain-error';
 import { keyset, toPage, type Page } from '../infra/http/pagination';
 import { JOB_OPTIONS, Jobs } from '../infra/queue/jobs';
@@ -18,6 +18,8 @@ import { toRunResponse } from './run-response';
 import { RunsRepository } from './runs.repository';
 
 const IDEMPOTENCY_WINDOW_MS = 24 * 3_600_000;
+/** How often a live event stream looks for new events. */
+const EVENT_POLL_MS = 200;
 
 class InvalidIdempotencyKey extends DomainError {
   constructor() {
@@ -161,6 +163,33 @@ export class RunsService {
     const after = await this.get(caller, id);
     if (!isTerminal(after.status)) throw new RunTerminal(after.status);
     return toRunResponse(after, await this.runs.children(caller.scope, id));
+  }
+
+  /**
+   * The event stream of a run: checked (scope) before the response starts, then a
+   * generator that replays stored events after `lastEventId` and polls for new ones
+   * until the run's own terminal status event has been sent, or the client leaves.
+   */
+  async events(caller: Caller, id: string, lastEventId?: string) {
+    const run = await this.get(caller, id);
+    let after = /^\d{1,19}$/.test(lastEventId ?? '') ? BigInt(lastEventId!) : 0n;
+    const runs = this.runs;
+    return async function* stream(open: () => boolean) {
+      while (open()) {
+        const batch = await runs.eventsAfter(caller.scope, run, after);
+        for (const event of batch) {
+          after = event.id;
+          yield {
+            id: event.id.toString(),
+            type: event.type,
+            data: { runId: event.runId, ...(event.data as object), at: event.createdAt.toISOString() },
+          };
+          const status = (event.data as { status?: RunStatus }).status;
+          if (event.runId === run.id && event.type === 'run.status' && status && isTerminal(status)) return;
+        }
+        if (batch.length === 0) await new Promise((resolve) => setTimeout(resolve, EVENT_POLL_MS));
+      }
+    };
   }
 
   async llmLogs(caller: Caller, id: string) {

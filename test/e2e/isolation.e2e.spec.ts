@@ -85,16 +85,26 @@ describe('tenant isolation', () => {
       await createEntity(db.admin, { companyId: world.partners[0].tenants[0].company.id, type: 'SKILL' })
     ).id;
     const victimTenant = world.partners[0].tenants[0];
-    world.victimRunId = (
-      await db.admin.executionRun.create({
-        data: {
-          companyId: victimTenant.company.id,
-          entityId: world.victimEntityId,
-          traceId: 'a'.repeat(32),
-          spanId: 'b'.repeat(16),
-        },
-      })
-    ).id;
+    // A finished run (with its terminal event), so its event stream ends for the in-scope check.
+    const victimRun = await db.admin.executionRun.create({
+      data: {
+        companyId: victimTenant.company.id,
+        entityId: world.victimEntityId,
+        status: 'COMPLETED',
+        traceId: 'a'.repeat(32),
+        spanId: 'b'.repeat(16),
+      },
+    });
+    await db.admin.runEvent.create({
+      data: {
+        companyId: victimTenant.company.id,
+        runId: victimRun.id,
+        rootRunId: victimRun.id,
+        type: 'run.status',
+        data: { status: 'COMPLETED' },
+      },
+    });
+    world.victimRunId = victimRun.id;
     routes = routesWithIds((await app.inject({ method: 'GET', url: '/api/v1/openapi.json' })).json());
   });
 
@@ -123,6 +133,8 @@ describe('tenant isolation', () => {
         'POST /api/v1/entities/{id}/runs',
         'GET /api/v1/runs/{id}',
         'GET /api/v1/runs/{id}/tool-logs',
+        'GET /api/v1/runs/{id}/llm-logs',
+        'GET /api/v1/runs/{id}/events',
         'POST /api/v1/runs/{id}/cancel',
       ]),
     );

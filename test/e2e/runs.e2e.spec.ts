@@ -207,6 +207,73 @@ describe('runs', () => {
     expect(await db.admin.toolInteractionLog.count({ where: { run: { status: 'CANCELLED' } } })).toBe(0);
   });
 
+  describe('event stream', () => {
+    const parse = (body: string) =>
+      body
+        .trim()
+        .split('\n\n')
+        .map((chunk) =>
+          Object.fromEntries(
+            chunk
+              .split('\n')
+              .map((line) => [line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 2)]),
+          ),
+        )
+        .map((e) => ({ id: e.id, event: e.event, data: JSON.parse(e.data) }));
+
+    it('replays a finished run’s events and closes; resumes after Last-Event-ID', async () => {
+      const entity = await builtin('time.now', {});
+      const run = await finished((await start(entity.id, { input: {} })).json().id);
+      const response = await app.inject({ method: 'GET', url: `/api/v1/runs/${run.id}/events`, headers });
+      expect(response.statusCode).toBe(200);
+      expect(response.headers['content-type']).toMatch(/text\/event-stream/);
+      const events = parse(response.body);
+      expect(events.map((e) => (e.event === 'run.status' ? e.data.status : e.event))).toEqual([
+        'QUEUED',
+        'RUNNING',
+        'tool.call',
+        'COMPLETED',
+      ]);
+      const resumed = await app.inject({
+        method: 'GET',
+        url: `/api/v1/runs/${run.id}/events`,
+        headers: { ...headers, 'last-event-id': events[1].id },
+      });
+      expect(parse(resumed.body).map((e) => e.id)).toEqual(events.slice(2).map((e) => e.id));
+    });
+
+    it('streams live until the run ends, descendants included', async () => {
+      await worker.close();
+      const skill = await db.admin.hierarchicalEntity.create({
+        data: { companyId: tenantId, type: 'SKILL', name: `live-${Math.random()}`, status: 'ACTIVE' },
+      });
+      await createEntity(db.admin, {
+        companyId: tenantId,
+        type: 'ACTION',
+        status: 'ACTIVE',
+        parentId: skill.id,
+      });
+      const run = (await start(skill.id, { input: {} })).json();
+      const streaming = app.inject({ method: 'GET', url: `/api/v1/runs/${run.id}/events`, headers });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      worker = await startWorker(db);
+      const events = parse((await streaming).body);
+      const statuses = events.filter((e) => e.event === 'run.status');
+      expect(statuses.at(-1)).toMatchObject({ data: { runId: run.id, status: 'COMPLETED' } });
+      expect(new Set(events.map((e) => e.data.runId)).size).toBe(2);
+    });
+
+    it('answers 404 for a run out of scope before streaming anything', async () => {
+      const response = await app.inject({
+        method: 'GET',
+        url: '/api/v1/runs/01930000-0000-7000-8000-000000000000/events',
+        headers,
+      });
+      expect(response.statusCode).toBe(404);
+      expect(response.headers['content-type']).toMatch(/problem\+json/);
+    });
+  });
+
   it('lists runs with filters', async () => {
     const entity = await builtin('time.now', {});
     const run = await finished((await start(entity.id, { input: {} })).json().id);
