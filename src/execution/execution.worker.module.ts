@@ -3,12 +3,14 @@ import { EntitiesModule } from '../entities/entities.module';
 import { TenancyModule } from '../tenancy/tenancy.module';
 import { RunExecutor } from './engine/run-executor';
 import { ExecutionProcessor } from './execution.processor';
+import { Reconciler } from './engine/reconciler';
 import { LlmGateway } from './llm/llm-gateway';
+import { MaintenanceProcessor } from './maintenance.processor';
 import { RunsRepository } from './runs.repository';
 
 /** The worker side of execution, loaded only by worker processes. */
 @Module({
   imports: [EntitiesModule, TenancyModule],
-  providers: [RunsRepository, RunExecutor, ExecutionProcessor, LlmGateway],
+  providers: [RunsRepository, RunExecutor, ExecutionProcessor, LlmGateway, Reconciler, MaintenanceProcessor],
 })
 export class ExecutionWorkerModule {}

@@ -90,6 +90,11 @@ export const envSchema = z.object({
     .max(50 * 1024 * 1024)
     .default(1024 * 1024),
 
+  /** How often a worker sweeps for runs whose job was lost or that ran too long. */
+  RECONCILE_INTERVAL_MS: z.coerce.number().int().min(1_000).default(30_000),
+  /** An unfinished run that has not changed for this long is checked for a live job. */
+  RECONCILE_STALE_AFTER_MS: z.coerce.number().int().min(0).default(60_000),
+
   BOOTSTRAP_ADMIN_EMAIL: z.email().optional(),
   BOOTSTRAP_ADMIN_PASSWORD: z.string().min(12).optional(),
 });

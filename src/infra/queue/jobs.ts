@@ -9,12 +9,14 @@ import { QueueName } from './queue-names';
 export const Jobs = {
   SendMail: { queue: QueueName.Notifications, name: 'mail.send' },
   ExecuteRun: { queue: QueueName.Execution, name: 'run.execute' },
+  Reconcile: { queue: QueueName.Maintenance, name: 'maintenance.reconcile' },
 } as const;
 
 export interface JobPayloads {
   'mail.send': { outboxId: string };
   /** companyId rides along so the worker can open the run's scope (RLS) before reading it. */
-  'run.execute': { runId: string; companyId: string; resumeAfter?: string };
+  'run.execute': { runId: string; companyId: string; resumeAfter?: string; recovery?: string };
+  'maintenance.reconcile': Record<string, never>;
 }
 
 /** Attempts, backoff and ids per job. BullMQ ids may not contain ':'. */
@@ -31,10 +33,15 @@ export const JOB_OPTIONS: { [K in keyof JobPayloads]: (payload: JobPayloads[K]) 
   // is retried; the run continues from its logged steps.
   'run.execute': (payload) => ({
     // A resume (a child ended) needs its own id: the parent's first job id is taken.
-    jobId: payload.resumeAfter ? `resume-${payload.runId}-${payload.resumeAfter}` : payload.runId,
+    jobId: payload.recovery
+      ? `recover-${payload.runId}-${payload.recovery}`
+      : payload.resumeAfter
+        ? `resume-${payload.runId}-${payload.resumeAfter}`
+        : payload.runId,
     attempts: 5,
     backoff: { type: 'exponential', delay: 500 },
     removeOnComplete: 1_000,
     removeOnFail: 5_000,
   }),
+  'maintenance.reconcile': () => ({ removeOnComplete: 100, removeOnFail: 100 }),
 };

@@ -1,0 +1,94 @@
+import { InjectQueue } from '@nestjs/bullmq';
+import { Injectable, Logger } from '@nestjs/common';
+import type { Queue } from 'bullmq';
+import { z } from 'zod';
+import { AppConfig } from '../../infra/config/config';
+import { PrismaService } from '../../infra/database/prisma.service';
+import { JOB_OPTIONS, Jobs } from '../../infra/queue/jobs';
+import { QueueName } from '../../infra/queue/queue-names';
+import { CompaniesService } from '../../tenancy/companies.service';
+import { isTerminal } from '../run-status';
+import { RunsRepository } from '../runs.repository';
+
+const candidate = z.object({
+  id: z.string(),
+  company_id: z.string(),
+  status: z.string(),
+  overdue: z.boolean(),
+});
+
+/** Job states in which a run's job will still run. */
+const LIVE = new Set(['waiting', 'active', 'delayed', 'prioritized', 'waiting-children']);
+
+export interface ReconcileReport {
+  requeued: string[];
+  resumed: string[];
+  expired: string[];
+}
+
+/**
+ * Postgres is the truth about runs; Redis only carries the work. The reconciler
+ * (a repeatable job) finds unfinished runs that have not moved for a while and
+ * makes sure each has a live job: a run whose job Redis lost is queued again (it
+ * continues from its logged steps), a parent whose children all ended is woken, and
+ * a run past its governance.budget.maxDurationMs fails with DURATION_EXCEEDED.
+ */
+@Injectable()
+export class Reconciler {
+  private readonly logger = new Logger(Reconciler.name);
+
+  constructor(
+    private readonly prisma: PrismaService,
+    private readonly runs: RunsRepository,
+    private readonly companies: CompaniesService,
+    private readonly config: AppConfig,
+    @InjectQueue(QueueName.Execution) private readonly execution: Queue,
+  ) {}
+
+  async reconcile(staleAfterMs = this.config.env.RECONCILE_STALE_AFTER_MS): Promise<ReconcileReport> {
+    const rows = await this.prisma.$queryRaw<unknown[]>`
+      SELECT * FROM runs_needing_attention(make_interval(secs => ${staleAfterMs / 1000}::float8), 500)`;
+    const report: ReconcileReport = { requeued: [], resumed: [], expired: [] };
+    const stamp = Date.now().toString(36);
+    for (const row of z.array(candidate).parse(rows)) {
+      const scope = await this.companies.runScope(row.company_id);
+      const run = await this.runs.findById(scope, row.id);
+      if (!run || isTerminal(run.status)) continue;
+      if (row.overdue) {
+        const failed = await this.runs.transition(scope, run, 'FAILED', {
+          errorCode: 'DURATION_EXCEEDED',
+          errorMessage: 'The run outlived governance.budget.maxDurationMs.',
+          completedAt: new Date(),
+        });
+        if (failed) {
+          report.expired.push(run.id);
+          if (run.parentRunId)
+            await this.enqueue({ runId: run.parentRunId, companyId: run.companyId, resumeAfter: run.id });
+        }
+        continue;
+      }
+      if (run.status === 'WAITING_CHILDREN') {
+        const children = await this.runs.children(scope, run.id);
+        if (children.every((child) => isTerminal(child.status))) {
+          await this.enqueue({ runId: run.id, companyId: run.companyId, recovery: stamp });
+          report.resumed.push(run.id);
+        }
+        continue;
+      }
+      const job = await this.execution.getJob(run.id);
+      const state = job ? await job.getState() : 'missing';
+      if (!LIVE.has(state)) {
+        await this.enqueue({ runId: run.id, companyId: run.companyId, recovery: stamp });
+        report.requeued.push(run.id);
+      }
+    }
+    if (report.requeued.length || report.resumed.length || report.expired.length) {
+      this.logger.warn(`reconciled runs: ${JSON.stringify(report)}`);
+    }
+    return report;
+  }
+
+  private async enqueue(payload: Parameters<(typeof JOB_OPTIONS)['run.execute']>[0]): Promise<void> {
+    await this.execution.add(Jobs.ExecuteRun.name, payload, JOB_OPTIONS['run.execute'](payload));
+  }
+}

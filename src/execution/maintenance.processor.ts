@@ -1,0 +1,33 @@
+import { InjectQueue, Processor, WorkerHost } from '@nestjs/bullmq';
+import { type OnApplicationBootstrap } from '@nestjs/common';
+import type { Job, Queue } from 'bullmq';
+import { AppConfig } from '../infra/config/config';
+import { JOB_OPTIONS, Jobs } from '../infra/queue/jobs';
+import { QueueName } from '../infra/queue/queue-names';
+import { Reconciler } from './engine/reconciler';
+
+/** Housekeeping on the maintenance queue. The reconciler is a job scheduler: however
+ *  many workers register it, BullMQ runs one sweep per interval. */
+@Processor(QueueName.Maintenance)
+export class MaintenanceProcessor extends WorkerHost implements OnApplicationBootstrap {
+  constructor(
+    private readonly reconciler: Reconciler,
+    private readonly config: AppConfig,
+    @InjectQueue(QueueName.Maintenance) private readonly queue: Queue,
+  ) {
+    super();
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.queue.upsertJobScheduler(
+      'reconcile-runs',
+      { every: this.config.env.RECONCILE_INTERVAL_MS },
+      { name: Jobs.Reconcile.name, data: {}, opts: JOB_OPTIONS['maintenance.reconcile']({}) },
+    );
+  }
+
+  async process(job: Job): Promise<unknown> {
+    if (job.name === Jobs.Reconcile.name) return this.reconciler.reconcile();
+    return undefined;
+  }
+}
