@@ -5,6 +5,7 @@ import { NotFound, ValidationFailed } from '../infra/http/domain-error';
 import { keyset, toPage, type Page } from '../infra/http/pagination';
 import type { TenantScope } from '../infra/database/tenant-scope';
 import { inScope, requireRole, type Caller } from '../tenancy/caller';
+import { CONFIG_BLOCKS } from './config/block-schemas';
 import { validateEntityConfig, type EntityConfigInput } from './config/validate-config';
 import type {
   CreateEntityDto,
@@ -28,17 +29,8 @@ import { EntitiesRepository } from './entities.repository';
 import { toEntityResponse } from './entity-response';
 import { aliasOf, ENTITY_RANK, ENTITY_TRANSITIONS, isEditable } from './entity-rules';
 
-const BLOCKS = [
-  'identity',
-  'hierarchy',
-  'logicGate',
-  'planning',
-  'capabilities',
-  'governance',
-  'ioContract',
-  'observability',
-  'metadataExtensions',
-] as const;
+/** The configuration blocks, as the request body names them. */
+const BLOCKS = CONFIG_BLOCKS;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 

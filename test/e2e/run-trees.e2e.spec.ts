@@ -1,14 +1,14 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { Prisma } from '../../src/infra/database/generated/client';
-import { startApi, startWorker } from '../support/app';
-import { createTestDatabase, type TestDatabase } from '../support/database';
+import { startWorker } from '../support/app';
+import type { TestDatabase } from '../support/database';
+import { startTenantHarness, type TenantHarness } from '../support/tenant-harness';
 import { waitForQueuesDrained } from '../support/queues';
-import { flushTestRedis } from '../support/redis';
 import { createEntity } from '../factories/entities';
-import { bearer, createCompany, createUser, login } from '../factories/tenancy';
 
 describe('run trees (SKILL and PROCESS)', () => {
+  let harness: TenantHarness;
   let db: TestDatabase;
   let app: NestFastifyApplication;
   let worker: INestApplicationContext;
@@ -16,21 +16,14 @@ describe('run trees (SKILL and PROCESS)', () => {
   let headers: Record<string, string>;
 
   beforeAll(async () => {
-    await flushTestRedis();
-    db = await createTestDatabase();
-    app = await startApi(db, { overrides: { LOGIN_LIMIT_PER_EMAIL: '1000', LOGIN_LIMIT_PER_IP: '1000' } });
-    worker = await startWorker(db);
-    const platform = await createCompany(db.admin, { type: 'APP' });
-    tenantId = (await createCompany(db.admin, { type: 'TENANT', parentId: platform.id })).id;
-    headers = bearer(
-      await login(app, (await createUser(db.admin, { companyId: tenantId, role: 'member' })).email),
-    );
+    harness = await startTenantHarness();
+    ({ db, app, tenantId, headers } = harness);
+    worker = harness.worker!;
   });
 
   afterAll(async () => {
-    await worker.close();
-    await app.close();
-    await db.drop();
+    harness.worker = worker;
+    await harness.close();
   });
 
   const parent = (

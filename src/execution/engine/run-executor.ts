@@ -18,7 +18,7 @@ import { RunFailure } from '../execution.errors';
 import { isTerminal } from '../run-status';
 import { RunsRepository } from '../runs.repository';
 import { runBuiltin, type BuiltinName } from './builtins';
-import { LlmGateway } from '../llm/llm-gateway';
+import { LlmGateway, type LlmRequest, type LlmResult } from '../llm/llm-gateway';
 import { planOf } from './plan';
 import { redact, redactedValues } from './redaction';
 
@@ -252,26 +252,44 @@ export class RunExecutor {
     if (logged) return (logged.responsePayload as { text?: unknown } | null)?.text ?? null;
 
     const capabilities = (entity.capabilities ?? {}) as { model?: ModelConfig };
-    const identity = (entity.identity ?? {}) as { instructions?: string };
-    const observability = (entity.observability ?? {}) as { logPrompts?: boolean; redact?: unknown };
-    const result = await this.llm.complete({
+    const result = await this.callModel(scope, run, entity, templateScope, stepKey, {
       model: capabilities.model?.name,
       maxTokens: capabilities.model?.maxTokens,
       temperature: capabilities.model?.temperature,
-      system: identity.instructions ? renderTemplate(identity.instructions, templateScope) : undefined,
       prompt: renderTemplate(action.prompt ?? '', templateScope),
     });
+    return result.text;
+  }
+
+  /**
+   * One Messages API call, logged under its step key: tokens (cache included),
+   * latency, the provider's request id; prompts unless observability.logPrompts is
+   * false; observability.redact values blanked everywhere. The response is always
+   * kept, since a replay needs it.
+   */
+  private async callModel(
+    scope: TenantScope,
+    run: ExecutionRun,
+    entity: HierarchicalEntity,
+    templateScope: TemplateScope,
+    stepKey: string,
+    request: Omit<LlmRequest, 'system'>,
+  ): Promise<LlmResult> {
+    const identity = (entity.identity ?? {}) as { instructions?: string };
+    const observability = (entity.observability ?? {}) as { logPrompts?: boolean; redact?: unknown };
+    const result = await this.llm.complete({
+      ...request,
+      system: identity.instructions ? renderTemplate(identity.instructions, templateScope) : undefined,
+    });
     const secrets = redactedValues(observability.redact, { input: run.inputData, context: run.context });
-    const logPrompts = observability.logPrompts !== false;
     await this.runs.logLlmCall(scope, run, {
       stepKey,
       providerName: 'anthropic',
       modelName: result.model,
-      reasoningMode: null,
-      promptPayload: logPrompts
-        ? (redact(result.request, secrets) as unknown as Prisma.InputJsonObject)
-        : Prisma.DbNull,
-      // The text is kept even when prompts are not logged: a replay needs it.
+      promptPayload:
+        observability.logPrompts === false
+          ? Prisma.DbNull
+          : (redact(result.request, secrets) as unknown as Prisma.InputJsonObject),
       responsePayload: {
         text: redact(result.text, secrets),
         stopReason: result.stopReason,
@@ -285,7 +303,7 @@ export class RunExecutor {
       stopReason: result.stopReason,
       providerRequestId: result.requestId,
     });
-    return result.text;
+    return result;
   }
 
   /**
@@ -412,36 +430,12 @@ export class RunExecutor {
       } | null;
       return { content: payload?.content ?? [], stopReason: payload?.stopReason ?? null };
     }
-    const identity = (entity.identity ?? {}) as { instructions?: string };
-    const observability = (entity.observability ?? {}) as { logPrompts?: boolean; redact?: unknown };
-    const result = await this.llm.complete({
+    const result = await this.callModel(scope, run, entity, templateScope, stepKey, {
       model: model?.name,
       maxTokens: model?.maxTokens,
       temperature: model?.temperature,
-      system: identity.instructions ? renderTemplate(identity.instructions, templateScope) : undefined,
       messages,
       tools,
-    });
-    const secrets = redactedValues(observability.redact, { input: run.inputData, context: run.context });
-    await this.runs.logLlmCall(scope, run, {
-      stepKey,
-      providerName: 'anthropic',
-      modelName: result.model,
-      promptPayload:
-        observability.logPrompts !== false
-          ? (redact(result.request, secrets) as unknown as Prisma.InputJsonObject)
-          : Prisma.DbNull,
-      responsePayload: {
-        content: result.response.content,
-        stopReason: result.stopReason,
-      } as unknown as Prisma.InputJsonObject,
-      inputTokens: result.usage.inputTokens,
-      outputTokens: result.usage.outputTokens,
-      cacheReadTokens: result.usage.cacheReadTokens,
-      cacheWriteTokens: result.usage.cacheWriteTokens,
-      latencyMs: result.latencyMs,
-      stopReason: result.stopReason,
-      providerRequestId: result.requestId,
     });
     return { content: result.response.content, stopReason: result.stopReason };
   }

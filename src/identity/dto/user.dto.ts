@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, OmitType } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsBoolean, IsEmail, IsEnum, IsOptional, IsString, IsUUID, Length, MaxLength } from 'class-validator';
 import { UserRole } from '../../infra/database/generated/client';
@@ -34,26 +34,8 @@ export class CreateUserDto {
   role!: UserRole;
 }
 
-export class InviteUserDto {
-  @ApiProperty({ format: 'email' })
-  @Transform(lowerTrim)
-  @IsEmail()
-  @MaxLength(254)
-  email!: string;
-
-  @ApiProperty()
-  @IsString()
-  @Length(1, 200)
-  fullName!: string;
-
-  @ApiProperty({ enum: UserRole })
-  @IsEnum(UserRole)
-  role!: UserRole;
-
-  @ApiProperty({ format: 'uuid' })
-  @IsUUID()
-  companyId!: string;
-}
+/** Like creating a user, without a password: the invitee chooses it. */
+export class InviteUserDto extends OmitType(CreateUserDto, ['password'] as const) {}
 
 export class UpdateUserDto {
   @ApiPropertyOptional({ format: 'email', description: 'A changed email is unverified until confirmed' })
