@@ -28,7 +28,8 @@ function settingsOf(company: Company): Record<string, unknown> {
 }
 
 export function toCompanyResponse(company: Company): CompanyResponse {
-  const budget = settingsOf(company).monthlyBudgetUsd;
+  const settings = settingsOf(company);
+  const budget = settings.monthlyBudgetUsd;
   return {
     id: company.id,
     name: company.name,
@@ -37,6 +38,7 @@ export function toCompanyResponse(company: Company): CompanyResponse {
     status: company.status,
     logoUrl: company.logoUrl,
     monthlyBudgetUsd: typeof budget === 'string' ? budget : null,
+    allowUnverifiedLogin: settings.allowUnverifiedLogin === true,
     createdAt: company.createdAt.toISOString(),
     updatedAt: company.updatedAt.toISOString(),
   };
@@ -78,10 +80,11 @@ export class CompaniesService {
     if (dto.monthlyBudgetUsd !== undefined && !fromAbove) throw new NotAboveCompany('monthlyBudgetUsd');
 
     const data: Prisma.CompanyUpdateInput = { name: dto.name, logoUrl: dto.logoUrl, status: dto.status };
-    if (dto.monthlyBudgetUsd !== undefined) {
+    if (dto.monthlyBudgetUsd !== undefined || dto.allowUnverifiedLogin !== undefined) {
       data.settings = {
         ...settingsOf(company),
-        monthlyBudgetUsd: dto.monthlyBudgetUsd,
+        ...(dto.monthlyBudgetUsd !== undefined ? { monthlyBudgetUsd: dto.monthlyBudgetUsd } : {}),
+        ...(dto.allowUnverifiedLogin !== undefined ? { allowUnverifiedLogin: dto.allowUnverifiedLogin } : {}),
       };
     }
     return this.companies.update(caller.scope, id, data);

@@ -134,16 +134,24 @@ describe('account lifecycle', () => {
 
     it('lets unverified users in when their company allows it', async () => {
       const platform = await db.admin.company.findFirstOrThrow({ where: { type: 'APP' } });
-      const lenient = await db.admin.company.create({
-        data: {
-          name: 'Lenient',
-          type: 'TENANT',
-          parentId: platform.id,
-          settings: { allowUnverifiedLogin: true },
-        },
+      const lenient = await createCompany(db.admin, {
+        type: 'TENANT',
+        parentId: platform.id,
+        name: 'Lenient',
       });
       const user = await createUser(db.admin, { companyId: lenient.id, role: 'member' });
       await db.admin.user.update({ where: { id: user.id }, data: { isVerified: false } });
+      expect((await post('/auth/login', { email: user.email, password: PASSWORD })).statusCode).toBe(403);
+
+      // The company's admin opts in through the API.
+      const owner = await createUser(db.admin, { companyId: lenient.id, role: 'tenant_admin' });
+      const allowed = await app.inject({
+        method: 'PATCH',
+        url: `/api/v1/companies/${lenient.id}`,
+        headers: bearer(await login(app, owner.email)),
+        payload: { allowUnverifiedLogin: true },
+      });
+      expect(allowed.json()).toMatchObject({ allowUnverifiedLogin: true });
       expect((await post('/auth/login', { email: user.email, password: PASSWORD })).statusCode).toBe(200);
     });
   });

@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import {
+  IsBoolean,
   IsEnum,
   IsIn,
   IsOptional,
@@ -54,6 +55,11 @@ export class UpdateCompanyDto {
   @IsEnum(CompanyStatus)
   status?: CompanyStatus;
 
+  @ApiPropertyOptional({ description: 'Whether users with an unconfirmed email may log in (default false)' })
+  @IsOptional()
+  @IsBoolean()
+  allowUnverifiedLogin?: boolean;
+
   @ApiPropertyOptional({
     type: 'string',
     nullable: true,
@@ -93,6 +99,7 @@ export class CompanyResponse {
   @ApiProperty({ enum: CompanyStatus }) status!: CompanyStatus;
   @ApiProperty({ nullable: true, type: 'string' }) logoUrl!: string | null;
   @ApiProperty({ nullable: true, type: 'string', example: '1500.00' }) monthlyBudgetUsd!: string | null;
+  @ApiProperty() allowUnverifiedLogin!: boolean;
   @ApiProperty() createdAt!: string;
   @ApiProperty() updatedAt!: string;
 }
