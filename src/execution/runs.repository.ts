@@ -30,6 +30,12 @@ function isUniqueViolation(error: unknown): boolean {
   return error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002';
 }
 
+/** How deep a run sits in its tree (the root is 0), recorded when a child is made. */
+export function depthOf(run: Pick<ExecutionRun, 'metadata'>): number {
+  const depth = (run.metadata as { depth?: unknown } | null)?.depth;
+  return typeof depth === 'number' ? depth : 0;
+}
+
 /** Run events are stored (for SSE replay) in the same transaction as what they report. */
 async function appendEvent(
   tx: Tx,
@@ -99,6 +105,7 @@ export class RunsRepository {
             traceId: parent.traceId,
             spanId: randomBytes(8).toString('hex'),
             idempotencyKey,
+            metadata: { depth: depthOf(parent) + 1 },
           },
         });
         await appendEvent(tx, child, 'run.status', { status: child.status, parentRunId: parent.id });
@@ -108,6 +115,10 @@ export class RunsRepository {
       if (!isUniqueViolation(error)) throw error;
       return (await this.findByIdempotencyKey(scope, parent.companyId, idempotencyKey))!;
     }
+  }
+
+  countChildren(scope: TenantScope, parentRunId: string): Promise<number> {
+    return this.db.run(scope, (tx) => tx.executionRun.count({ where: { parentRunId } }));
   }
 
   async saveState(scope: TenantScope, runId: string, state: object): Promise<void> {

@@ -136,6 +136,59 @@ describe('run trees (SKILL and PROCESS)', () => {
     expect((await run(process.id, { score: 12 })).resultData).toBe('rejected');
   });
 
+  describe('limits', () => {
+    it('refuses more children than RUN_MAX_FANOUT and deeper trees than RUN_MAX_DEPTH', async () => {
+      const limited = await startWorker(db, { RUN_MAX_FANOUT: '2', RUN_MAX_DEPTH: '1' });
+      await worker.close();
+      try {
+        const wide = await parent('PROCESS', { planning: { strategy: 'parallel' } });
+        for (const alias of ['a', 'b', 'c']) await action(wide.id, alias, 'time.now', {});
+        const created = await app.inject({
+          method: 'POST',
+          url: `/api/v1/entities/${wide.id}/runs`,
+          headers,
+          payload: { input: {} },
+        });
+        await waitForQueuesDrained(limited);
+        const wideRun = await db.admin.executionRun.findUniqueOrThrow({ where: { id: created.json().id } });
+        expect(wideRun).toMatchObject({ status: 'FAILED', errorCode: 'FANOUT_LIMIT_EXCEEDED' });
+        expect(await db.admin.executionRun.count({ where: { parentRunId: wideRun.id } })).toBe(0);
+
+        // PROCESS → SKILL → ACTION needs depth 2.
+        const process = await parent('PROCESS');
+        const skill = await db.admin.hierarchicalEntity.create({
+          data: {
+            companyId: tenantId,
+            parentId: process.id,
+            type: 'SKILL',
+            name: `deep-${Math.random()}`,
+            status: 'ACTIVE',
+            hierarchy: { alias: 'inner' },
+          },
+        });
+        await action(skill.id, 'leaf', 'time.now', {});
+        const deep = await app.inject({
+          method: 'POST',
+          url: `/api/v1/entities/${process.id}/runs`,
+          headers,
+          payload: { input: {} },
+        });
+        await waitForQueuesDrained(limited);
+        const root = await db.admin.executionRun.findUniqueOrThrow({ where: { id: deep.json().id } });
+        expect(root).toMatchObject({ status: 'FAILED', errorCode: 'CHILD_FAILED' });
+        const inner = await db.admin.executionRun.findFirstOrThrow({ where: { parentRunId: root.id } });
+        expect(inner).toMatchObject({
+          status: 'FAILED',
+          errorCode: 'DEPTH_LIMIT_EXCEEDED',
+          metadata: { depth: 1 },
+        });
+      } finally {
+        await limited.close();
+        worker = await startWorker(db);
+      }
+    });
+  });
+
   it('fails the parent when a step fails, and starts no later step', async () => {
     const skill = await parent('SKILL');
     await action(skill.id, 'first', 'math.evaluate', { expression: 'import({}, {})' }, 1);

@@ -16,7 +16,7 @@ import { CompaniesService } from '../../tenancy/companies.service';
 import { contractViolations } from '../contract';
 import { RunFailure } from '../execution.errors';
 import { isTerminal } from '../run-status';
-import { RunsRepository } from '../runs.repository';
+import { depthOf, RunsRepository } from '../runs.repository';
 import { runBuiltin, type BuiltinName } from './builtins';
 import { LlmGateway, type LlmRequest, type LlmResult } from '../llm/llm-gateway';
 import { planOf } from './plan';
@@ -387,6 +387,7 @@ export class RunExecutor {
         await this.runs.saveState(scope, run.id, { messages, iteration, pending: [] });
         return reply.content.map((block) => (block.type === 'text' ? block.text : '')).join('');
       }
+      this.checkLimits(run, plan.length + calls.length);
       const reason = reply.content
         .map((block) => (block.type === 'text' ? block.text : ''))
         .join('')
@@ -488,6 +489,7 @@ export class RunExecutor {
     } catch (error) {
       throw new RunFailure('INVALID_PLAN', String(error instanceof Error ? error.message : error));
     }
+    this.checkLimits(run, plan.steps.length);
     const state = (run.contextState ?? {}) as OrchestrationState;
     const steps: Record<string, ChildState> = { ...(state.steps ?? {}) };
     const outputs: Record<string, unknown> = {};
@@ -589,6 +591,24 @@ export class RunExecutor {
       throw new RunFailure(
         error instanceof EgressRefused ? 'EGRESS_REFUSED' : 'TOOL_ERROR',
         `${toolName}: ${message}`,
+      );
+    }
+  }
+
+  /** Depth and fan-out limits of run trees: a run may not start more than
+   *  RUN_MAX_FANOUT children, nor any child below RUN_MAX_DEPTH. */
+  private checkLimits(run: ExecutionRun, children: number): void {
+    if (children === 0) return;
+    if (depthOf(run) + 1 > this.config.env.RUN_MAX_DEPTH) {
+      throw new RunFailure(
+        'DEPTH_LIMIT_EXCEEDED',
+        `Run trees may be at most ${this.config.env.RUN_MAX_DEPTH} levels deep.`,
+      );
+    }
+    if (children > this.config.env.RUN_MAX_FANOUT) {
+      throw new RunFailure(
+        'FANOUT_LIMIT_EXCEEDED',
+        `A run may start at most ${this.config.env.RUN_MAX_FANOUT} child runs; this one needs ${children}.`,
       );
     }
   }

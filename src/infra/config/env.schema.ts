@@ -90,6 +90,10 @@ export const envSchema = z.object({
     .max(50 * 1024 * 1024)
     .default(1024 * 1024),
 
+  /** Nesting limit of run trees (a root run has depth 0). */
+  RUN_MAX_DEPTH: z.coerce.number().int().min(1).max(64).default(8),
+  /** Most child runs one run may start (steps, parallel children, tool calls). */
+  RUN_MAX_FANOUT: z.coerce.number().int().min(1).max(10_000).default(100),
   /** How often a worker sweeps for runs whose job was lost or that ran too long. */
   RECONCILE_INTERVAL_MS: z.coerce.number().int().min(1_000).default(30_000),
   /** An unfinished run that has not changed for this long is checked for a live job. */
