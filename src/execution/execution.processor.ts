@@ -1,14 +1,23 @@
 import { Processor, WorkerHost } from '@nestjs/bullmq';
+import type { OnApplicationBootstrap } from '@nestjs/common';
 import type { Job } from 'bullmq';
+import { AppConfig } from '../infra/config/config';
 import type { JobPayloads } from '../infra/queue/jobs';
 import { QueueName } from '../infra/queue/queue-names';
 import { RunExecutor } from './engine/run-executor';
 
 /** Consumes the execution queue: parse the payload, hand the run to the executor. */
 @Processor(QueueName.Execution)
-export class ExecutionProcessor extends WorkerHost {
-  constructor(private readonly executor: RunExecutor) {
+export class ExecutionProcessor extends WorkerHost implements OnApplicationBootstrap {
+  constructor(
+    private readonly executor: RunExecutor,
+    private readonly config: AppConfig,
+  ) {
     super();
+  }
+
+  onApplicationBootstrap(): void {
+    this.worker.concurrency = this.config.env.EXECUTION_CONCURRENCY;
   }
 
   async process(job: Job<JobPayloads['run.execute']>): Promise<void> {

@@ -90,6 +90,8 @@ export const envSchema = z.object({
     .max(50 * 1024 * 1024)
     .default(1024 * 1024),
 
+  /** Runs a worker process executes at once (they mostly wait on I/O). */
+  EXECUTION_CONCURRENCY: z.coerce.number().int().min(1).max(500).default(10),
   /** Nesting limit of run trees (a root run has depth 0). */
   RUN_MAX_DEPTH: z.coerce.number().int().min(1).max(64).default(8),
   /** Most child runs one run may start (steps, parallel children, tool calls). */
