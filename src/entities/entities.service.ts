@@ -64,6 +64,11 @@ export class EntitiesService {
     return this.entities.findVisible(scope, id);
   }
 
+  /** Entities by id visible in a run's scope (an agent's shared tools), in one query. */
+  findManyForRun(scope: TenantScope, ids: string[]): Promise<HierarchicalEntity[]> {
+    return this.entities.findMany(scope, ids);
+  }
+
   /** The live children of an entity, read in a run's scope (worker side). */
   childrenForRun(scope: TenantScope, id: string): Promise<HierarchicalEntity[]> {
     return this.entities.findChildren(scope, id);

@@ -26,8 +26,3 @@ export function aliasOf(entity: Pick<HierarchicalEntity, 'name' | 'hierarchy'>):
     .replace(/^_+|_+$/g, '');
   return /^[a-z]/.test(slug) ? slug : `e_${slug}`;
 }
-
-export function isShared(entity: Pick<HierarchicalEntity, 'metadataExtensions'>): boolean {
-  const meta = entity.metadataExtensions as { shared?: unknown } | null;
-  return meta?.shared === true;
-}

@@ -117,8 +117,9 @@ export class RunsRepository {
     }
   }
 
-  countChildren(scope: TenantScope, parentRunId: string): Promise<number> {
-    return this.db.run(scope, (tx) => tx.executionRun.count({ where: { parentRunId } }));
+  /** Every child run of a parent, in one query. */
+  childRuns(scope: TenantScope, parentRunId: string): Promise<ExecutionRun[]> {
+    return this.db.run(scope, (tx) => tx.executionRun.findMany({ where: { parentRunId } }));
   }
 
   async saveState(scope: TenantScope, runId: string, state: object): Promise<void> {

@@ -90,14 +90,11 @@ export class CompaniesService {
     return this.companies.update(caller.scope, id, data);
   }
 
-  /** The scope a worker acts in for a run of `companyId`: that company, and the
-   *  companies above it for catalog entities. */
-  async runScope(companyId: string): Promise<TenantScope> {
-    return { companyIds: [companyId], catalogCompanyIds: await this.companies.ancestors(companyId) };
-  }
-
-  isSuspended(companyId: string): Promise<boolean> {
-    return this.companies.lineageSuspended(companyId);
+  /** The scope a worker acts in for a run of `companyId` (that company, and the
+   *  companies above it for catalog entities), and whether the company is suspended. */
+  async runContext(companyId: string): Promise<{ scope: TenantScope; suspended: boolean }> {
+    const { ancestors, suspended } = await this.companies.lineage(companyId);
+    return { scope: { companyIds: [companyId], catalogCompanyIds: ancestors }, suspended };
   }
 
   /** 423 when the company or one above it is suspended. */

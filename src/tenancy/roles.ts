@@ -10,8 +10,6 @@ export const ROLE_RANK: Record<UserRole, number> = {
   viewer: 1,
 };
 
-export const ROLES = Object.keys(ROLE_RANK) as UserRole[];
-
 export function hasRole(role: UserRole, minimum: UserRole): boolean {
   return ROLE_RANK[role] >= ROLE_RANK[minimum];
 }

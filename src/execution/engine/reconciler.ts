@@ -51,7 +51,7 @@ export class Reconciler {
     const report: ReconcileReport = { requeued: [], resumed: [], expired: [] };
     const stamp = Date.now().toString(36);
     for (const row of z.array(candidate).parse(rows)) {
-      const scope = await this.companies.runScope(row.company_id);
+      const { scope } = await this.companies.runContext(row.company_id);
       const run = await this.runs.findById(scope, row.id);
       if (!run || isTerminal(run.status)) continue;
       if (row.overdue) {

@@ -88,10 +88,10 @@ export class RunExecutor {
   ) {}
 
   async execute(runId: string, companyId: string): Promise<void> {
-    const scope = await this.companies.runScope(companyId);
+    const { scope, suspended } = await this.companies.runContext(companyId);
     const run = await this.runs.findById(scope, runId);
     if (!run || isTerminal(run.status)) return;
-    if (await this.companies.isSuspended(companyId)) {
+    if (suspended) {
       await this.fail(scope, run, new RunFailure('COMPANY_SUSPENDED', 'The company is suspended.'));
       return;
     }
@@ -340,8 +340,9 @@ export class RunExecutor {
     for (;;) {
       if (pending.length) {
         const results: Anthropic.ToolResultBlockParam[] = [];
+        const children = new Map((await this.runs.childRuns(scope, run.id)).map((c) => [c.id, c]));
         for (const call of pending) {
-          const child = await this.runs.findById(scope, call.childRunId);
+          const child = children.get(call.childRunId);
           if (!child || !isTerminal(child.status)) {
             await this.runs.transition(scope, run, 'WAITING_CHILDREN', {
               contextState: { messages, iteration, pending } as unknown as Prisma.InputJsonObject,
@@ -450,11 +451,9 @@ export class RunExecutor {
   ): Promise<{ entityId: string; tool: Anthropic.Tool }[]> {
     const children = await this.entities.childrenForRun(scope, entity.id);
     const chosen = new Map(children.map((child) => [child.id, child]));
-    for (const ref of named) {
-      if (!/^[0-9a-f-]{36}$/i.test(ref)) continue;
-      const shared = await this.entities.findForRun(scope, ref);
-      if (shared) chosen.set(shared.id, shared);
-    }
+    const ids = named.filter((ref) => /^[0-9a-f-]{36}$/i.test(ref));
+    if (ids.length)
+      for (const shared of await this.entities.findManyForRun(scope, ids)) chosen.set(shared.id, shared);
     return [...chosen.values()].map((tool) => {
       const schema = (tool.ioContract as { input?: Record<string, unknown> } | null)?.input;
       return {
@@ -497,6 +496,8 @@ export class RunExecutor {
     const scopeNow = (): TemplateScope => ({ ...templateScope, steps: stepScope });
     let pending = false;
 
+    // Children as they stand, read once; a child created below is QUEUED by definition.
+    const known = new Map((await this.runs.childRuns(scope, run.id)).map((c) => [c.id, c]));
     for (const planned of plan.steps) {
       if (plan.mode === 'sequential' && pending) break;
       let record = steps[planned.alias];
@@ -507,12 +508,14 @@ export class RunExecutor {
           stepKey: planned.alias,
           input,
         });
+        // A crash before the state is saved loses nothing: the child is found again
+        // by its idempotency key.
         record = steps[planned.alias] = { runId: child.id };
-        await this.runs.saveState(scope, run.id, { ...state, steps });
+        known.set(child.id, child);
         await this.enqueue({ runId: child.id, companyId: run.companyId });
       }
       if (!record.done) {
-        const child = await this.runs.findById(scope, record.runId);
+        const child = known.get(record.runId);
         if (!child || !isTerminal(child.status)) {
           pending = true;
           continue;
