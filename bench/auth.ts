@@ -29,7 +29,7 @@ import { flushTestRedis } from '../test/support/redis';
 import { createCompany, createUser, PASSWORD } from '../test/factories/tenancy';
 import prepareTemplate from '../test/setup/global-setup';
 import dropTemplate from '../test/setup/global-teardown';
-import { fmt, interleaved, nsPerOp, percentile, SMOKE } from './lib';
+import { fmt, interleaved, nsPerOp, percentile, SMOKE, runBenchmark } from './lib';
 // The exact function passport-jwt's Strategy calls to verify a token.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const verifyJwt = require('passport-jwt/lib/verify_jwt') as (
@@ -189,10 +189,4 @@ async function main(): Promise<void> {
   }
 }
 
-void main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runBenchmark(main);

@@ -21,7 +21,7 @@ import { startApi } from '../test/support/app';
 import { createTestDatabase, type TestDatabase } from '../test/support/database';
 import { flushTestRedis } from '../test/support/redis';
 import { bearer, createCompany, createUser, login } from '../test/factories/tenancy';
-import { fmt, median, SMOKE } from './lib';
+import { fmt, median, SMOKE, runBenchmark } from './lib';
 
 const PER_TENANT = SMOKE ? 500 : 10_000;
 const OTHERS = SMOKE ? 2 : 3;
@@ -127,10 +127,4 @@ async function main(): Promise<void> {
   }
 }
 
-void main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runBenchmark(main);

@@ -31,3 +31,15 @@ export const fmt = (value: number, digits = 2) => value.toFixed(digits);
 
 /** True when the benchmark should be short (CI smoke run). */
 export const SMOKE = process.argv.includes('--smoke') || process.env.BENCH_SMOKE === '1';
+
+/** Runs a benchmark's main and exits: 0 when it finished, 1 (with the error) when not.
+ *  Explicit exit, because open pools and queues would otherwise keep Node alive. */
+export function runBenchmark(main: () => Promise<void>): void {
+  main().then(
+    () => process.exit(0),
+    (error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    },
+  );
+}

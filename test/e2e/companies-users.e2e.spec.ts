@@ -2,13 +2,12 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { startApi } from '../support/app';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { flushTestRedis } from '../support/redis';
-import { bearer, createWorld, login, type Session, type World } from '../factories/tenancy';
+import { createWorld, sessions, type World } from '../factories/tenancy';
 
 describe('companies and users', () => {
   let db: TestDatabase;
   let app: NestFastifyApplication;
   let world: World;
-  const sessions = new Map<string, Session>();
 
   beforeAll(async () => {
     await flushTestRedis();
@@ -22,10 +21,7 @@ describe('companies and users', () => {
     await db.drop();
   });
 
-  const as = async (user: { email: string }) => {
-    if (!sessions.has(user.email)) sessions.set(user.email, await login(app, user.email));
-    return bearer(sessions.get(user.email)!);
-  };
+  const as = sessions(() => app);
   const call = async (
     user: { email: string },
     method: 'GET' | 'POST' | 'PATCH' | 'DELETE',

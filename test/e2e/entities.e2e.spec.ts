@@ -4,7 +4,7 @@ import { startApi } from '../support/app';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { flushTestRedis } from '../support/redis';
 import { createEntity } from '../factories/entities';
-import { bearer, createWorld, login, type Session, type World } from '../factories/tenancy';
+import { createWorld, sessions, type World } from '../factories/tenancy';
 
 type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 
@@ -12,7 +12,6 @@ describe('entity registry', () => {
   let db: TestDatabase;
   let app: NestFastifyApplication;
   let world: World;
-  const sessions = new Map<string, Session>();
 
   beforeAll(async () => {
     await flushTestRedis();
@@ -28,10 +27,7 @@ describe('entity registry', () => {
 
   const tenant = () => world.partners[0].tenants[0];
   const member = () => tenant().users.member;
-  const as = async (user: { email: string }) => {
-    if (!sessions.has(user.email)) sessions.set(user.email, await login(app, user.email));
-    return bearer(sessions.get(user.email)!);
-  };
+  const as = sessions(() => app);
   const call = async (method: Method, url: string, payload?: unknown, user: { email: string } = member()) =>
     app.inject({ method, url: `/api/v1${url}`, headers: await as(user), payload: payload as object });
   const create = async (body: object, user?: { email: string }) => {

@@ -73,6 +73,15 @@ export const bearer = (session: Pick<Session, 'accessToken'>) => ({
   authorization: `Bearer ${session.accessToken}`,
 });
 
+/** Bearer headers per user, logging each one in once: `const as = sessions(() => app)`. */
+export function sessions(app: () => NestFastifyApplication) {
+  const cache = new Map<string, Promise<Session>>();
+  return async (user: { email: string }) => {
+    if (!cache.has(user.email)) cache.set(user.email, login(app(), user.email));
+    return bearer(await cache.get(user.email)!);
+  };
+}
+
 const TENANT_ROLES: UserRole[] = ['tenant_admin', 'approver', 'member', 'viewer'];
 
 export interface TenantWorld {
