@@ -13,7 +13,7 @@ interface Node {
   children?: Node[];
 }
 
-const MODEL = { name: 'claude-sonnet-4-5', maxTokens: 1024 };
+const MODEL = { name: 'claude-sonnet-5-5', maxTokens: 1024 };
 
 /**
  * The demo "Candidate screening" process: two agents, their skills and actions (an

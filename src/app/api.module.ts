@@ -1,6 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import type { AppConfig } from '../infra/config/config';
 import { InfraModule } from '../infra/infra.module';
+import { BillingModule } from '../billing/billing.module';
 import { HealthController } from '../infra/health/health.controller';
 import { EntitiesModule } from '../entities/entities.module';
 import { ExecutionModule } from '../execution/execution.module';
@@ -13,7 +14,14 @@ export class ApiModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: ApiModule,
-      imports: [InfraModule.forRoot(config), TenancyModule, IdentityModule, EntitiesModule, ExecutionModule],
+      imports: [
+        InfraModule.forRoot(config),
+        TenancyModule,
+        IdentityModule,
+        EntitiesModule,
+        BillingModule,
+        ExecutionModule,
+      ],
       controllers: [HealthController],
     };
   }

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { BillingCoreModule } from '../billing/billing.core.module';
 import { EntitiesModule } from '../entities/entities.module';
 import { TenancyModule } from '../tenancy/tenancy.module';
 import { RunsController } from './runs.controller';
@@ -7,7 +8,7 @@ import { RunsService } from './runs.service';
 
 /** The API side of execution: create, read and cancel runs; enqueue them. */
 @Module({
-  imports: [EntitiesModule, TenancyModule],
+  imports: [EntitiesModule, TenancyModule, BillingCoreModule],
   controllers: [RunsController],
   providers: [RunsRepository, RunsService],
 })

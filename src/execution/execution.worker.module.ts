@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { BillingCoreModule } from '../billing/billing.core.module';
 import { EntitiesModule } from '../entities/entities.module';
 import { TenancyModule } from '../tenancy/tenancy.module';
 import { RunExecutor } from './engine/run-executor';
@@ -10,7 +11,7 @@ import { RunsRepository } from './runs.repository';
 
 /** The worker side of execution, loaded only by worker processes. */
 @Module({
-  imports: [EntitiesModule, TenancyModule],
+  imports: [EntitiesModule, TenancyModule, BillingCoreModule],
   providers: [RunsRepository, RunExecutor, ExecutionProcessor, LlmGateway, Reconciler, MaintenanceProcessor],
 })
 export class ExecutionWorkerModule {}

@@ -10,6 +10,9 @@ import {
   type ToolInteractionLog,
 } from '../infra/database/generated/client';
 import { ScopedDb, type Tx, type TenantScope } from '../infra/database/tenant-scope';
+import { settleUsage } from '../billing/ledger';
+import { runBudget } from '../billing/run-budget';
+import type { UsageRow } from '../billing/pricing';
 import { sourcesOf } from './run-status';
 
 export interface RunFilters {
@@ -91,6 +94,10 @@ export class RunsRepository {
     const id = uuidv7();
     try {
       return await this.db.run(scope, async (tx) => {
+        const entity = await tx.hierarchicalEntity.findUnique({
+          where: { id: step.entityId },
+          select: { governance: true },
+        });
         const child = await tx.executionRun.create({
           data: {
             id,
@@ -106,6 +113,7 @@ export class RunsRepository {
             spanId: randomBytes(8).toString('hex'),
             idempotencyKey,
             metadata: { depth: depthOf(parent) + 1 },
+            ...runBudget(entity?.governance),
           },
         });
         await appendEvent(tx, child, 'run.status', { status: child.status, parentRunId: parent.id });
@@ -218,30 +226,40 @@ export class RunsRepository {
     );
   }
 
-  /** One row per (run, step key), and the run's token total moves with it. */
+  /**
+   * One row per (run, step key), in one transaction with its usage: the ledger rows
+   * (usage_settle skips any already billed), the token and cost totals of the run and
+   * its ancestors, and the release of the call's budget reservation. A replayed step
+   * finds its log row and bills nothing.
+   */
   async logLlmCall(
     scope: TenantScope,
     run: Pick<ExecutionRun, 'id' | 'companyId' | 'rootRunId'>,
     log: Omit<Prisma.LlmInteractionLogUncheckedCreateInput, 'companyId' | 'runId'>,
+    usage: { rows: UsageRow[]; total: string; unpriced: string[] },
   ): Promise<void> {
     await this.db.run(scope, async (tx) => {
       const { count } = await tx.llmInteractionLog.createMany({
         data: [{ ...log, companyId: run.companyId, runId: run.id }],
         skipDuplicates: true,
       });
-      if (!count) return;
       const tokens =
         (log.inputTokens ?? 0) +
         (log.outputTokens ?? 0) +
         (log.cacheReadTokens ?? 0) +
         (log.cacheWriteTokens ?? 0);
-      await tx.executionRun.update({ where: { id: run.id }, data: { totalTokens: { increment: tokens } } });
+      await settleUsage(tx, run.id, log.stepKey, count ? tokens : 0, count ? usage.rows : []);
+      if (!count) return;
       await appendEvent(tx, run, 'llm.call', {
         stepKey: log.stepKey,
         model: log.modelName,
         inputTokens: log.inputTokens ?? 0,
         outputTokens: log.outputTokens ?? 0,
+        cacheReadTokens: log.cacheReadTokens ?? 0,
+        cacheWriteTokens: log.cacheWriteTokens ?? 0,
+        costUsd: usage.total,
         latencyMs: log.latencyMs ?? 0,
+        ...(usage.unpriced.length ? { unpriced: usage.unpriced } : {}),
       });
     });
   }

@@ -2,6 +2,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable } from '@nestjs/common';
 import type { Queue } from 'bullmq';
+import { Ledger } from '../billing/ledger';
+import { runBudget } from '../billing/run-budget';
 import { EntitiesService } from '../entities/entities.service';
 import type { ExecutionRun, Prisma, RunStatus } from '../infra/database/generated/client';
 import { DomainError, NotFound, ValidationFailed } from '../infra/http/domain-error';
@@ -48,6 +50,7 @@ export class RunsService {
     private readonly runs: RunsRepository,
     private readonly entities: EntitiesService,
     private readonly companies: CompaniesService,
+    private readonly ledger: Ledger,
     @InjectQueue(QueueName.Execution) private readonly queue: Queue,
   ) {}
 
@@ -71,6 +74,7 @@ export class RunsService {
     // A catalog entity runs in the caller's company; an own entity in its company.
     const companyId = inScope(caller, entity.companyId) ? entity.companyId : caller.companyId;
     await this.companies.assertNotSuspended(companyId);
+    await this.ledger.assertBudgetLeft(caller.scope, companyId);
 
     const violations = contractViolations(
       (entity.ioContract as { input?: unknown } | null)?.input,
@@ -103,6 +107,7 @@ export class RunsService {
       spanId: newSpanId(),
       idempotencyKey,
       idempotencyHash: hash,
+      ...runBudget(entity.governance),
     });
     // Lost the race for this key to a concurrent request: answer with its run.
     if (!run) return (await this.reuse(caller, companyId, idempotencyKey!, hash!))!;

@@ -102,7 +102,7 @@ describe('LLM and HTTP actions', () => {
       });
       const e = await entity(
         {
-          model: { name: 'claude-sonnet-4-5', maxTokens: 64 },
+          model: { name: 'claude-sonnet-5-5', maxTokens: 64 },
           action: { kind: 'llm', prompt: 'Capital of {{input.country}}?' },
         },
         { identity: { instructions: 'You answer for {{context.team}} in one word.' } },
@@ -113,7 +113,7 @@ describe('LLM and HTTP actions', () => {
       const request = anthropic.requests[before];
       expect(String(request.headers['x-api-key'] ?? request.headers.authorization)).toContain('sk-test-key');
       expect(request.body).toMatchObject({
-        model: 'claude-sonnet-4-5',
+        model: 'claude-sonnet-5-5',
         max_tokens: 64,
         messages: [{ role: 'user', content: 'Capital of France?' }],
       });
@@ -123,7 +123,7 @@ describe('LLM and HTTP actions', () => {
       const [log] = await llmLogs(result.id);
       expect(log).toMatchObject({
         stepKey: 'action',
-        modelName: 'claude-sonnet-4-5',
+        modelName: 'claude-sonnet-5-5',
         inputTokens: 30,
         outputTokens: 2,
         cacheReadTokens: 100,
@@ -195,7 +195,7 @@ describe('LLM and HTTP actions', () => {
           status: 'ACTIVE',
           identity: { instructions: 'Use your tools.' },
           planning: { strategy: 'react', maxIterations },
-          capabilities: { model: { name: 'claude-sonnet-4-5', maxTokens: 256 } },
+          capabilities: { model: { name: 'claude-sonnet-5-5', maxTokens: 256 } },
         },
       });
       await db.admin.hierarchicalEntity.create({

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Queue } from 'bullmq';
 import { createEntity } from '../factories/entities';
 import { createCompany } from '../factories/tenancy';
-import { TEST_JWT_SECRET } from '../support/app';
+import { TEST_ENCRYPTION_KEYS, TEST_JWT_SECRET } from '../support/app';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { freePort, spawnEntrypoint, waitForHttp, type Spawned } from '../support/processes';
 import { flushTestRedis, testRedisUrl } from '../support/redis';
@@ -29,6 +29,7 @@ describe('process lifecycle', () => {
       REDIS_URL: testRedisUrl(),
       HOST: '127.0.0.1',
       JWT_SECRET: TEST_JWT_SECRET,
+      ENCRYPTION_KEYS: TEST_ENCRYPTION_KEYS,
     };
   });
 
@@ -112,6 +113,7 @@ describe('worker shutdown with a job in flight', () => {
       REDIS_URL: testRedisUrl(),
       HOST: '127.0.0.1',
       JWT_SECRET: TEST_JWT_SECRET,
+      ENCRYPTION_KEYS: TEST_ENCRYPTION_KEYS,
       WORKER_HTTP_PORT: String(workerPort),
       SHUTDOWN_GRACE_MS: String(graceMs),
       EGRESS_ALLOW_PRIVATE_HOSTS: `127.0.0.1:${port}`,

@@ -10,6 +10,8 @@ import type { TestDatabase } from './database';
 import { testRedisUrl } from './redis';
 
 export const TEST_JWT_SECRET = 'test-only-jwt-secret-0123456789abcdef0123';
+/** Test-only master key of secrets at rest (32 bytes). */
+export const TEST_ENCRYPTION_KEYS = `test1:${Buffer.alloc(32, 7).toString('base64')}`;
 
 /** The environment a test app boots with: the file's database clone, the test Redis. */
 export function testConfig(
@@ -25,6 +27,7 @@ export function testConfig(
       REDIS_URL: testRedisUrl(),
       DATABASE_POOL_SIZE: '4',
       JWT_SECRET: TEST_JWT_SECRET,
+      ENCRYPTION_KEYS: TEST_ENCRYPTION_KEYS,
       ...overrides,
     }),
   );

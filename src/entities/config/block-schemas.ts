@@ -55,7 +55,7 @@ export const PATTERN_MESSAGES: ReadonlyMap<string, string> = new Map([
     'must be a non-negative decimal such as "1.50" (up to 12 integer and 6 fractional digits)',
   ],
   [HTTP_URL_PATTERN, 'must start with http:// or https://'],
-  [MODEL_PATTERN, 'must be a model id such as claude-sonnet-4-5 (letters, digits and . _ : @ -)'],
+  [MODEL_PATTERN, 'must be a model id such as claude-sonnet-5-5 (letters, digits and . _ : @ -)'],
   [HEADER_NAME_PATTERN, "must be an HTTP header name (a token of letters, digits and !#$%&'*+.^_`|~-)"],
   [JSON_POINTER_PATTERN, 'must be a JSON pointer starting with "/" (write ~ as ~0 and / as ~1)'],
   [
@@ -386,7 +386,7 @@ export const CAPABILITIES_SCHEMA: JsonSchema = {
         name: {
           type: 'string',
           pattern: MODEL_PATTERN,
-          description: 'Anthropic model id, e.g. claude-sonnet-4-5.',
+          description: 'Anthropic model id, e.g. claude-sonnet-5-5.',
         },
         maxTokens: {
           type: 'integer',

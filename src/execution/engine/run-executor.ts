@@ -19,6 +19,8 @@ import { isTerminal } from '../run-status';
 import { depthOf, RunsRepository } from '../runs.repository';
 import { runBuiltin, type BuiltinName } from './builtins';
 import { LlmGateway, type LlmRequest, type LlmResult } from '../llm/llm-gateway';
+import { BillingRefusal, Ledger, newUsageRowId } from '../../billing/ledger';
+import { inputTokensUpperBound, llmCharges, worstCaseCost } from '../../billing/pricing';
 import { planOf } from './plan';
 import { redact, redactedValues } from './redaction';
 
@@ -67,6 +69,7 @@ interface ModelConfig {
   name?: string;
   maxTokens?: number;
   temperature?: number;
+  thinking?: { budgetTokens: number };
 }
 
 /**
@@ -83,6 +86,7 @@ export class RunExecutor {
     private readonly entities: EntitiesService,
     private readonly companies: CompaniesService,
     private readonly llm: LlmGateway,
+    private readonly ledger: Ledger,
     private readonly config: AppConfig,
     @InjectQueue(QueueName.Execution) private readonly queue: Queue,
   ) {}
@@ -256,6 +260,7 @@ export class RunExecutor {
       model: capabilities.model?.name,
       maxTokens: capabilities.model?.maxTokens,
       temperature: capabilities.model?.temperature,
+      thinking: capabilities.model?.thinking,
       prompt: renderTemplate(action.prompt ?? '', templateScope),
     });
     return result.text;
@@ -277,33 +282,79 @@ export class RunExecutor {
   ): Promise<LlmResult> {
     const identity = (entity.identity ?? {}) as { instructions?: string };
     const observability = (entity.observability ?? {}) as { logPrompts?: boolean; redact?: unknown };
-    const result = await this.llm.complete({
+    const body = this.llm.request({
       ...request,
       system: identity.instructions ? renderTemplate(identity.instructions, templateScope) : undefined,
     });
+    const access = await this.billing(() =>
+      this.ledger.modelAccess(scope, run.companyId, 'anthropic', body.model),
+    );
+    if (!access.credentials) {
+      throw new RunFailure(
+        'NO_CREDENTIALS',
+        'No Anthropic API key is configured for this company, the companies above it, or the platform.',
+      );
+    }
+    // The worst case is held against every budget before the call, so even the first
+    // call of a run cannot overshoot; the real cost replaces it when the call is logged.
+    const worst = worstCaseCost(
+      inputTokensUpperBound({ system: body.system, messages: body.messages, tools: body.tools }),
+      body.max_tokens,
+      access.prices,
+    );
+    await this.billing(() => this.ledger.reserve(scope, run.id, stepKey, worst.usd, worst.tokens));
+    let result: LlmResult;
+    try {
+      result = await this.llm.complete(body, access.credentials);
+    } catch (error) {
+      await this.ledger.release(scope, run.id, stepKey);
+      throw error;
+    }
+    const charges = llmCharges(result.usage, access.prices, newUsageRowId);
+    if (charges.unpriced.length)
+      this.logger.warn(
+        `run ${run.id}: ${body.model} has no price for ${charges.unpriced.join(', ')}; billed at zero`,
+      );
     const secrets = redactedValues(observability.redact, { input: run.inputData, context: run.context });
-    await this.runs.logLlmCall(scope, run, {
-      stepKey,
-      providerName: 'anthropic',
-      modelName: result.model,
-      promptPayload:
-        observability.logPrompts === false
-          ? Prisma.DbNull
-          : (redact(result.request, secrets) as unknown as Prisma.InputJsonObject),
-      responsePayload: {
-        text: redact(result.text, secrets),
+    await this.runs.logLlmCall(
+      scope,
+      run,
+      {
+        stepKey,
+        providerName: 'anthropic',
+        modelName: result.model,
+        reasoningMode: body.thinking?.type === 'enabled' ? 'extended_thinking' : null,
+        promptPayload:
+          observability.logPrompts === false
+            ? Prisma.DbNull
+            : (redact(result.request, secrets) as unknown as Prisma.InputJsonObject),
+        responsePayload: {
+          text: redact(result.text, secrets),
+          stopReason: result.stopReason,
+          content: redact(result.response.content, secrets),
+        } as unknown as Prisma.InputJsonObject,
+        inputTokens: result.usage.inputTokens,
+        outputTokens: result.usage.outputTokens,
+        cacheReadTokens: result.usage.cacheReadTokens,
+        cacheWriteTokens: result.usage.cacheWriteTokens,
+        latencyMs: result.latencyMs,
+        costUsd: charges.total.toFixed(10),
         stopReason: result.stopReason,
-        content: redact(result.response.content, secrets),
-      } as unknown as Prisma.InputJsonObject,
-      inputTokens: result.usage.inputTokens,
-      outputTokens: result.usage.outputTokens,
-      cacheReadTokens: result.usage.cacheReadTokens,
-      cacheWriteTokens: result.usage.cacheWriteTokens,
-      latencyMs: result.latencyMs,
-      stopReason: result.stopReason,
-      providerRequestId: result.requestId,
-    });
+        providerRequestId: result.requestId,
+      },
+      { rows: charges.rows, total: charges.total.toFixed(10), unpriced: charges.unpriced },
+    );
     return result;
+  }
+
+  /** Billing refusals (budget, unreadable key) end the run with their own code. */
+  private async billing<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      if (error instanceof BillingRefusal) throw new RunFailure(error.code, error.message);
+      throw error;
+    }
   }
 
   /**
@@ -436,6 +487,7 @@ export class RunExecutor {
       model: model?.name,
       maxTokens: model?.maxTokens,
       temperature: model?.temperature,
+      thinking: model?.thinking,
       messages,
       tools,
     });

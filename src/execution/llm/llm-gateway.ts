@@ -3,6 +3,9 @@ import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../../infra/config/config';
 import { RunFailure } from '../execution.errors';
 
+/** Output tokens of a call whose entity sets no capabilities.model.maxTokens. */
+export const DEFAULT_MAX_TOKENS = 1024;
+
 export interface LlmRequest {
   model?: string;
   system?: string;
@@ -12,6 +15,8 @@ export interface LlmRequest {
   tools?: Anthropic.Tool[];
   maxTokens?: number;
   temperature?: number;
+  /** Extended thinking: the model may think for up to this many of its maxTokens. */
+  thinking?: { budgetTokens: number };
 }
 
 export interface LlmResult {
@@ -52,16 +57,11 @@ export class LlmGateway {
     return client;
   }
 
-  async complete(call: LlmRequest): Promise<LlmResult> {
-    const apiKey = this.config.env.ANTHROPIC_API_KEY;
-    if (!apiKey)
-      throw new RunFailure(
-        'NO_CREDENTIALS',
-        'No Anthropic API key is configured for this company or the platform.',
-      );
-    const request: Anthropic.MessageCreateParamsNonStreaming = {
+  /** The Messages API request of a call, as it will be sent (and reserved for). */
+  request(call: LlmRequest): Anthropic.MessageCreateParamsNonStreaming {
+    return {
       model: call.model ?? this.config.env.ANTHROPIC_DEFAULT_MODEL,
-      max_tokens: call.maxTokens ?? 1024,
+      max_tokens: call.maxTokens ?? DEFAULT_MAX_TOKENS,
       messages: call.messages ?? [{ role: 'user', content: call.prompt ?? '' }],
       // Tool definitions are stable per entity version: cache them with the system prompt.
       ...(call.tools?.length
@@ -80,10 +80,22 @@ export class LlmGateway {
           }
         : {}),
       ...(call.temperature === undefined ? {} : { temperature: call.temperature }),
+      ...(call.thinking
+        ? { thinking: { type: 'enabled' as const, budget_tokens: call.thinking.budgetTokens } }
+        : {}),
     };
+  }
+
+  /** Sends a request built by `request()` with the credentials the registry resolved. */
+  async complete(
+    request: Anthropic.MessageCreateParamsNonStreaming,
+    credentials: { apiKey: string; baseUrl?: string },
+  ): Promise<LlmResult> {
     const started = performance.now();
     try {
-      const { data, request_id } = await this.client(apiKey).messages.create(request).withResponse();
+      const { data, request_id } = await this.client(credentials.apiKey, credentials.baseUrl)
+        .messages.create(request)
+        .withResponse();
       return {
         model: data.model,
         text: data.content.map((block) => (block.type === 'text' ? block.text : '')).join(''),

@@ -5,6 +5,7 @@ const valid = {
   DATABASE_ADMIN_URL: 'postgresql://postgres@127.0.0.1:5432/hb',
   REDIS_URL: 'redis://127.0.0.1:6379',
   JWT_SECRET: 'a-test-secret-that-is-long-enough-0123',
+  ENCRYPTION_KEYS: `k1:${Buffer.alloc(32, 1).toString('base64')}`,
 };
 
 function issuesOf(env: Record<string, string>): string[] {
@@ -49,6 +50,19 @@ describe('loadEnv', () => {
     const issues = issuesOf({ ...valid, PORT: 'eighty', DATABASE_URL: 'mysql://x@y/z', LOG_LEVEL: 'loud' });
     expect(issues.map((issue) => issue.split(':')[0]).sort()).toEqual(['DATABASE_URL', 'LOG_LEVEL', 'PORT']);
     expect(issues.find((issue) => issue.startsWith('DATABASE_URL'))).toContain('postgresql://');
+  });
+
+  it('parses the encryption master keys, the first one active, and rejects malformed ones', () => {
+    const keys = loadEnv({
+      ...valid,
+      ENCRYPTION_KEYS: `k2:${Buffer.alloc(32, 2).toString('base64')},${valid.ENCRYPTION_KEYS}`,
+    }).ENCRYPTION_KEYS;
+    expect(keys.map((k) => k.id)).toEqual(['k2', 'k1']);
+    expect(issuesOf({ ...valid, ENCRYPTION_KEYS: 'k1:c2hvcnQ=' })[0]).toMatch(
+      /^ENCRYPTION_KEYS: key k1 must be 32 bytes/,
+    );
+    const { ENCRYPTION_KEYS: _, ...missing } = valid;
+    expect(issuesOf(missing)[0]).toMatch(/^ENCRYPTION_KEYS/);
   });
 
   it('rejects a short JWT secret and short previous secrets', () => {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { EnvelopeError, parseMasterKeys } from '../crypto/envelope';
 
 const url = (protocols: string[]) =>
   z.url().refine((value) => protocols.some((p) => value.startsWith(`${p}://`)), {
@@ -69,12 +70,27 @@ export const envSchema = z.object({
   /** Concurrent jobs per worker process on the notifications queue. */
   NOTIFICATIONS_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(5),
 
+  /** Master keys of secrets at rest (integration API keys): `id:base64(32 bytes)`,
+   *  comma-separated, the first one active. Rotation: put a new key first, run
+   *  `npm run keys:rotate`, then drop the old one. */
+  ENCRYPTION_KEYS: z.string().transform((value, context) => {
+    try {
+      return parseMasterKeys(value);
+    } catch (error) {
+      context.addIssue({
+        code: 'custom',
+        message: error instanceof EnvelopeError ? error.message : 'invalid',
+      });
+      return z.NEVER;
+    }
+  }),
+
   /** Platform-wide Anthropic key: the last fallback after tenant, partner and platform
    *  keys in the integration registry. */
   ANTHROPIC_API_KEY: z.string().min(1).optional(),
   /** The SDK's own variable: another Messages API endpoint (a proxy, or the local fake). */
   ANTHROPIC_BASE_URL: z.url().optional(),
-  ANTHROPIC_DEFAULT_MODEL: z.string().min(1).default('claude-sonnet-4-5'),
+  ANTHROPIC_DEFAULT_MODEL: z.string().min(1).default('claude-sonnet-5-5'),
   LLM_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(600_000).default(120_000),
   /** The SDK's retries of 429, 5xx and network errors, with its exponential backoff. */
   LLM_MAX_RETRIES: z.coerce.number().int().min(0).max(10).default(2),

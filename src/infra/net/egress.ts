@@ -401,3 +401,22 @@ function decodeBody(raw: Buffer, contentType: string | undefined): unknown {
   }
   return text;
 }
+
+/**
+ * Checks now a URL the platform will call later with a secret (a registry base URL):
+ * http(s), no embedded credentials, and only public addresses unless the operator's
+ * allow-list opens it. Throws EgressRefused; DNS failures too, as HOST_NOT_ALLOWED.
+ */
+export async function assertEgressAllowed(
+  raw: string,
+  policy: EgressPolicy,
+  timeoutMs = 5_000,
+): Promise<void> {
+  const url = parseTarget(raw);
+  try {
+    await vet(url, policy, AbortSignal.timeout(timeoutMs));
+  } catch (error) {
+    if (error instanceof EgressRefused) throw error;
+    throw new EgressRefused('HOST_NOT_ALLOWED', `${url.hostname} could not be resolved.`);
+  }
+}
