@@ -8,6 +8,7 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient, type CompanyType, type UserRole } from '../src/infra/database/generated/client';
 import { hashPassword } from '../src/identity/password-hasher';
 import { bootstrapPlatform } from '../src/identity/bootstrap';
+import { seedDemoCatalog } from './demo-catalog';
 import { seedDemoEntities } from './demo-entities';
 
 if (existsSync('.env')) process.loadEnvFile('.env');
@@ -44,6 +45,7 @@ async function main() {
   await bootstrapPlatform(prisma, { email: adminEmail, password: adminPassword });
   const app = await prisma.company.findFirstOrThrow({ where: { type: 'APP' } });
 
+  await seedDemoCatalog(prisma, app.id);
   const partner = await company('Demo Partner', 'PARTNER', app.id);
   const tenant = await company('Demo Tenant', 'TENANT', partner.id);
   const demoUsers: [string, string, UserRole, string][] = [

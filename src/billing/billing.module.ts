@@ -2,12 +2,16 @@ import { Module } from '@nestjs/common';
 import { BillingCoreModule } from './billing.core.module';
 import { IntegrationsController } from './integrations.controller';
 import { IntegrationsService } from './integrations.service';
+import { UsageController } from './usage.controller';
+import { UsageRepository } from './usage.repository';
+import { UsageService } from './usage.service';
+import { TenancyModule } from '../tenancy/tenancy.module';
 
 /** The API side of billing: the integration registry and usage reports. */
 @Module({
-  imports: [BillingCoreModule],
-  controllers: [IntegrationsController],
-  providers: [IntegrationsService],
+  imports: [BillingCoreModule, TenancyModule],
+  controllers: [IntegrationsController, UsageController],
+  providers: [IntegrationsService, UsageRepository, UsageService],
   exports: [BillingCoreModule],
 })
 export class BillingModule {}

@@ -102,6 +102,12 @@ export class CompaniesService {
     if (await this.companies.lineageSuspended(companyId)) throw new CompanySuspended();
   }
 
+  /** The company (404 outside scope) and every company below it in scope, flat. */
+  async subtree(caller: Caller, id: string): Promise<Company[]> {
+    await this.get(caller, id);
+    return this.companies.subtree(caller.scope, id);
+  }
+
   async tree(caller: Caller, id: string): Promise<CompanyTreeResponse> {
     await this.get(caller, id);
     const rows = await this.companies.subtree(caller.scope, id);
