@@ -15,7 +15,11 @@ export interface RotationReport {
  * its envelope is still the one read, so a key entered meanwhile is not overwritten.
  * Runs as the owner role: it has to see every company's rows.
  */
-export async function rotateKeys(owner: PrismaClient, envelope: Envelope, batch = 200): Promise<RotationReport> {
+export async function rotateKeys(
+  owner: PrismaClient,
+  envelope: Envelope,
+  batch = 200,
+): Promise<RotationReport> {
   const report: RotationReport = { rewrapped: 0, current: 0, unreadable: [] };
   let afterId: string | undefined;
   for (;;) {

@@ -24,7 +24,9 @@ async function main(): Promise<number> {
     const report = await rotateKeys(owner, envelope);
     console.log(
       `keys:rotate: ${report.rewrapped} re-wrapped under ${envelope.activeKeyId}, ${report.current} already current` +
-        (report.unreadable.length ? `, ${report.unreadable.length} unreadable: ${report.unreadable.join(', ')}` : ''),
+        (report.unreadable.length
+          ? `, ${report.unreadable.length} unreadable: ${report.unreadable.join(', ')}`
+          : ''),
     );
     return report.unreadable.length ? 2 : 0;
   } finally {
