@@ -74,15 +74,18 @@ describe('billing: registry, credentials, ledger, budgets, reports', () => {
   const tenant = (i: 1 | 2 | 3 | 4) => world.partners[i <= 2 ? 0 : 1].tenants[(i - 1) % 2].company.id;
   const api = (method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, headers: object, payload?: object) =>
     app.inject({ method, url: `/api/v1${url}`, headers: headers as Record<string, string>, payload });
-  const llmEntity = (companyId: string, model = MODEL, governance: object = {}, maxTokens = 64) =>
+  const llmEntity = (
+    companyId: string,
+    model = MODEL,
+    governance: Prisma.InputJsonObject = {},
+    maxTokens = 64,
+  ) =>
     createEntity(db.admin, {
       companyId,
       type: 'ACTION',
       status: 'ACTIVE',
       capabilities: { model: { name: model, maxTokens }, action: { kind: 'llm', prompt: 'x' } },
-    }).then((e) =>
-      db.admin.hierarchicalEntity.update({ where: { id: e.id }, data: { governance: governance as object } }),
-    );
+    }).then((e) => db.admin.hierarchicalEntity.update({ where: { id: e.id }, data: { governance } }));
   const post = async (entityId: string, headers: object) => {
     const created = await api('POST', `/entities/${entityId}/runs`, headers, { input: {} });
     expect(created.statusCode).toBe(202);
@@ -133,12 +136,12 @@ describe('billing: registry, credentials, ledger, budgets, reports', () => {
         .map((k) => `anthropic/${MODEL}:${k}`)
         .sort(),
     );
-    const keyed = rows.find((r) => r.hasApiKey)!;
+    const keyed = rows.find((r) => r.hasApiKey) as { id: string };
     expect(keyed).toMatchObject({ inherited: true, apiKeyLast4: '0001', internalCost: '3.0000000000' });
     expect(JSON.stringify(rows)).not.toContain(PLATFORM_KEY);
     expect(Object.keys(keyed)).not.toContain('apiKey');
     const stored = await db.admin.integrationRegistry.findUniqueOrThrow({
-      where: { id: keyed.id as string },
+      where: { id: keyed.id },
     });
     expect(stored.encryptedApiKey).not.toContain(PLATFORM_KEY);
     expect(stored.apiKeyId).toBe('test1');
@@ -372,10 +375,10 @@ describe('billing: registry, credentials, ledger, budgets, reports', () => {
     const summary = async (headers: object, query: string) => {
       const response = await api('GET', `/usage/summary?${query}`, headers);
       expect(response.statusCode).toBe(200);
-      return response.json() as {
+      return response.json<{
         totalCostUsd: string;
         rows: { key: string; label: string; costUsd: string }[];
-      };
+      }>();
     };
     const p0 = world.partners[0].company;
     const platformView = await summary(h.app, 'groupBy=company');
@@ -422,7 +425,7 @@ describe('billing: registry, credentials, ledger, budgets, reports', () => {
     const summaryCsv = await api('GET', '/usage/summary?groupBy=day', { ...h.t2, accept: 'text/csv' });
     expect(summaryCsv.body.trim().split('\n')).toEqual([
       'key,label,quantity,costUsd',
-      expect.stringContaining(byDay.rows[0]!.key),
+      expect.stringContaining(byDay.rows[0].key),
     ]);
   });
 });
