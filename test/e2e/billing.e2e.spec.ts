@@ -3,6 +3,7 @@ import type { INestApplicationContext } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { Queue } from 'bullmq';
 import { rotateKeys } from '../../src/billing/key-rotation';
+import { Reconciler } from '../../src/execution/engine/reconciler';
 import { Envelope, parseMasterKeys } from '../../src/infra/crypto/envelope';
 import { Prisma } from '../../src/infra/database/generated/client';
 import { JOB_OPTIONS, Jobs } from '../../src/infra/queue/jobs';
@@ -331,6 +332,40 @@ describe('billing: registry, credentials, ledger, budgets, reports', () => {
     expect(byPartner.statusCode).toBe(402);
     expect(byPartner.json().detail).toContain(world.partners[1].company.name);
     await api('PATCH', `/companies/${world.partners[1].company.id}`, h.app, { monthlyBudgetUsd: null });
+  });
+
+  it('gives back the reservation of a call whose worker died, once its timeout has passed', async () => {
+    const entity = await llmEntity(tenant(3));
+    const orphan = await db.admin.executionRun.create({
+      data: {
+        companyId: tenant(3),
+        entityId: entity.id,
+        status: 'RUNNING',
+        traceId: 'a'.repeat(32),
+        spanId: 'b'.repeat(16),
+      },
+    });
+    // What a worker does before a call, then dies: a reservation that expires at once.
+    const reserved = await db.admin.$transaction(async (tx) => {
+      await tx.$queryRaw`SELECT set_config('app.company_ids', ${`{${tenant(3)}}`}, true)`;
+      const rows = await tx.$queryRaw<{ blocker: string | null }[]>`
+        SELECT budget_reserve(${orphan.id}::uuid, 'action', 0.5, 1000, 0) AS blocker`;
+      return rows[0];
+    });
+    expect(reserved.blocker).toBeNull();
+    const held = await db.admin.companySpend.findMany({ where: { companyId: tenant(3) } });
+    expect(held[0].reservedUsd.toFixed(2)).toBe('0.50');
+    const report = await worker.get(Reconciler, { strict: false }).reconcile(3_600_000);
+    expect(report.reservationsReleased).toBe(1);
+    expect(await db.admin.budgetReservation.count()).toBe(0);
+    const counters = await db.admin.companySpend.findMany({
+      where: { companyId: { in: [tenant(3), world.partners[1].company.id, world.app.id] } },
+    });
+    for (const counter of counters) expect(counter.reservedUsd.toFixed(10)).toBe('0.0000000000');
+    expect(
+      (await db.admin.executionRun.findUniqueOrThrow({ where: { id: orphan.id } })).reservedUsd.toFixed(2),
+    ).toBe('0.00');
+    await db.admin.executionRun.update({ where: { id: orphan.id }, data: { status: 'CANCELLED' } });
   });
 
   it('refuses a key copied to another company’s row, and rotation keeps every key readable', async () => {

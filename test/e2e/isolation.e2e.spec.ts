@@ -6,7 +6,7 @@ import { flushTestRedis } from '../support/redis';
 import { createEntity } from '../factories/entities';
 import { bearer, createWorld, login, type Session, type World as TenancyWorld } from '../factories/tenancy';
 
-type World = TenancyWorld & { victimEntityId?: string; victimRunId?: string };
+type World = TenancyWorld & { victimEntityId?: string; victimRunId?: string; victimIntegrationId?: string };
 
 type Method = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
 
@@ -36,6 +36,10 @@ const RESOURCES: Record<string, ResourceKind> = {
     victimId: (world) => world.victimRunId!,
     snapshot: (db, id) => db.admin.executionRun.findUnique({ where: { id } }),
   },
+  '/api/v1/integrations/{id}': {
+    victimId: (world) => world.victimIntegrationId!,
+    snapshot: (db, id) => db.admin.integrationRegistry.findUnique({ where: { id } }),
+  },
   '/api/v1/users/{id}': {
     victimId: (world) => world.partners[0].tenants[0].users.member.id,
     snapshot: (db, id) => db.admin.user.findUnique({ where: { id } }),
@@ -47,6 +51,7 @@ const BODIES: Record<string, object> = {
   'PATCH /api/v1/companies/{id}': { name: 'Taken over' },
   'PATCH /api/v1/users/{id}': { fullName: 'Taken over' },
   'PATCH /api/v1/entities/{id}': { description: 'Taken over' },
+  'PATCH /api/v1/integrations/{id}': { internalCost: '0' },
   'POST /api/v1/entities/{id}/versions': { version: '9.9.9' },
   'POST /api/v1/entities/{id}/runs': { input: {}, test: true },
 };
@@ -105,6 +110,20 @@ describe('tenant isolation', () => {
       },
     });
     world.victimRunId = victimRun.id;
+    // A tenant's own key for a SKU (a bring-your-own-key row).
+    world.victimIntegrationId = (
+      await db.admin.integrationRegistry.create({
+        data: {
+          companyId: victimTenant.company.id,
+          providerName: 'anthropic',
+          modelName: 'claude-sonnet-5-5',
+          serviceSku: 'anthropic/claude-sonnet-5-5:input',
+          componentType: 'llm',
+          internalCost: '3',
+          costUnit: 'TOKENS_1M',
+        },
+      })
+    ).id;
     routes = routesWithIds((await app.inject({ method: 'GET', url: '/api/v1/openapi.json' })).json());
   });
 

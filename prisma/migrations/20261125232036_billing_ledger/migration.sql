@@ -86,8 +86,10 @@ BEGIN
     EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY', t);
   END LOOP;
 END $$;
+-- (SELECT app_scope()) is an InitPlan: the scope is parsed once per query, not once
+-- per row, which is what a report scanning thousands of roll-up rows needs.
 CREATE POLICY usage_daily_scope ON usage_daily
-  USING (company_id = ANY (app_scope())) WITH CHECK (company_id = ANY (app_scope()));
+  USING (company_id = ANY ((SELECT app_scope())::uuid[])) WITH CHECK (company_id = ANY ((SELECT app_scope())::uuid[]));
 CREATE POLICY budget_reservations_scope ON budget_reservations
   USING (company_id = ANY (app_scope())) WITH CHECK (company_id = ANY (app_scope()));
 -- Spend counters are read in scope and written only by the functions below: a

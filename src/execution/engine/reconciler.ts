@@ -1,3 +1,4 @@
+import { Ledger } from '../../billing/ledger';
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, Logger } from '@nestjs/common';
 import type { Queue } from 'bullmq';
@@ -24,6 +25,8 @@ export interface ReconcileReport {
   requeued: string[];
   resumed: string[];
   expired: string[];
+  /** Budget reservations of calls whose worker died, given back. */
+  reservationsReleased: number;
 }
 
 /**
@@ -31,7 +34,8 @@ export interface ReconcileReport {
  * (a repeatable job) finds unfinished runs that have not moved for a while and
  * makes sure each has a live job: a run whose job Redis lost is queued again (it
  * continues from its logged steps), a parent whose children all ended is woken, and
- * a run past its governance.budget.maxDurationMs fails with DURATION_EXCEEDED.
+ * a run past its governance.budget.maxDurationMs fails with DURATION_EXCEEDED, and
+ * budget reservations of calls whose worker died are released.
  */
 @Injectable()
 export class Reconciler {
@@ -42,13 +46,19 @@ export class Reconciler {
     private readonly runs: RunsRepository,
     private readonly companies: CompaniesService,
     private readonly config: AppConfig,
+    private readonly ledger: Ledger,
     @InjectQueue(QueueName.Execution) private readonly execution: Queue,
   ) {}
 
   async reconcile(staleAfterMs = this.config.env.RECONCILE_STALE_AFTER_MS): Promise<ReconcileReport> {
     const rows = await this.prisma.$queryRaw<unknown[]>`
       SELECT * FROM runs_needing_attention(make_interval(secs => ${staleAfterMs / 1000}::float8), 500)`;
-    const report: ReconcileReport = { requeued: [], resumed: [], expired: [] };
+    const report: ReconcileReport = {
+      requeued: [],
+      resumed: [],
+      expired: [],
+      reservationsReleased: await this.ledger.releaseExpired(),
+    };
     const stamp = Date.now().toString(36);
     for (const row of z.array(candidate).parse(rows)) {
       const { scope } = await this.companies.runContext(row.company_id);
@@ -82,7 +92,12 @@ export class Reconciler {
         report.requeued.push(run.id);
       }
     }
-    if (report.requeued.length || report.resumed.length || report.expired.length) {
+    if (
+      report.requeued.length ||
+      report.resumed.length ||
+      report.expired.length ||
+      report.reservationsReleased
+    ) {
       this.logger.warn(`reconciled runs: ${JSON.stringify(report)}`);
     }
     return report;
