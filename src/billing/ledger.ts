@@ -109,6 +109,16 @@ export class Ledger {
     return { prices, credentials };
   }
 
+  /** The price of a tool SKU for a run's company: the nearest active row, or null. */
+  async toolPrice(scope: TenantScope, companyId: string, sku: string): Promise<Price | null> {
+    const [row] = await this.registry.lineageRows(scope, [companyId, ...(scope.catalogCompanyIds ?? [])], {
+      serviceSku: sku,
+    });
+    return row
+      ? { skuId: row.id, serviceSku: row.serviceSku, internalCost: row.internalCost, costUnit: row.costUnit }
+      : null;
+  }
+
   /**
    * Holds a call's worst case against every budget that covers it (the run tree's
    * and the company lineage's) before the call is made. A retried step keeps the

@@ -143,3 +143,25 @@ export function inputTokensUpperBound(request: {
   );
   return bytes + (request.tools?.length ? 1_000 : 0);
 }
+
+/** A priced tool call's quantity: characters of its JSON output for `1K_chars`, else one call. */
+export function toolQuantity(price: Pick<Price, 'costUnit'>, output: unknown): number {
+  return price.costUnit === 'CHARS_1K' ? (JSON.stringify(output ?? null) ?? '').length : 1;
+}
+
+/** The ledger row of one priced tool call. */
+export function toolCharge(price: Price, output: unknown, newId: () => string): UsageRow {
+  const quantity = toolQuantity(price, output);
+  return {
+    id: newId(),
+    skuId: price.skuId,
+    serviceSku: price.serviceSku,
+    quantity: String(quantity),
+    cost: costOf(quantity, price).toFixed(COST_SCALE),
+  };
+}
+
+/** The most a tool call can cost: one call, or `maxChars` characters of output. */
+export function toolWorstCase(price: Price, maxChars: number): Decimal {
+  return costOf(price.costUnit === 'CHARS_1K' ? maxChars : 1, price);
+}

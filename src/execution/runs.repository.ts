@@ -307,23 +307,29 @@ export class RunsRepository {
     );
   }
 
-  /** One row per (run, step key): a replayed step never logs twice. */
+  /**
+   * One row per (run, step key): a replayed step never logs twice. A priced call's
+   * ledger row (and the release of its reservation) goes in the same transaction.
+   */
   async logToolCall(
     scope: TenantScope,
     run: Pick<ExecutionRun, 'id' | 'companyId' | 'rootRunId'>,
     log: Omit<Prisma.ToolInteractionLogUncheckedCreateInput, 'companyId' | 'runId'>,
+    usage?: { rows: UsageRow[] },
   ): Promise<void> {
     await this.db.run(scope, async (tx) => {
       const { count } = await tx.toolInteractionLog.createMany({
         data: [{ ...log, companyId: run.companyId, runId: run.id }],
         skipDuplicates: true,
       });
+      if (usage) await settleUsage(tx, run.id, log.stepKey, 0, count ? usage.rows : []);
       if (count)
         await appendEvent(tx, run, 'tool.call', {
           stepKey: log.stepKey,
           toolName: log.toolName,
           status: log.status ?? 'success',
           latencyMs: log.latencyMs ?? 0,
+          ...(usage?.rows.length ? { costUsd: usage.rows[0].cost } : {}),
         });
     });
   }

@@ -278,6 +278,58 @@ describe('billing: registry, credentials, ledger, budgets, reports', () => {
     expect(tree.totalTokens).toBe(1000 + 100 + 333 + 77);
   });
 
+  it('bills priced tool calls per call or per thousand characters, once', async () => {
+    for (const [sku, internalCost, costUnit] of [
+      ['tool/clock', '0.002', 'call'],
+      ['tool/writer', '0.5', '1K_chars'],
+    ]) {
+      const created = await api('POST', '/integrations', h.app, {
+        providerName: 'internal',
+        modelName: sku,
+        serviceSku: sku,
+        componentType: 'tool',
+        internalCost,
+        costUnit,
+      });
+      expect(created.statusCode).toBe(201);
+    }
+    const tool = (capabilities: Prisma.InputJsonObject) =>
+      createEntity(db.admin, { companyId: tenant(2), type: 'ACTION', status: 'ACTIVE', capabilities });
+    const clock = await run(
+      (await tool({ action: { kind: 'builtin', name: 'time.now', sku: 'tool/clock' } })).id,
+      h.t2,
+    );
+    expect(clock).toMatchObject({ status: 'COMPLETED', totalCostUsd: '0.002000' });
+    const writer = await run(
+      (
+        await tool({
+          action: {
+            kind: 'builtin',
+            name: 'text.template',
+            args: { template: 'x'.repeat(98) },
+            sku: 'tool/writer',
+          },
+        })
+      ).id,
+      h.t2,
+    );
+    // The JSON output is "xxx…" (98 + 2 quotes = 100 characters): 100 × 0.5 / 1000.
+    expect(writer).toMatchObject({ status: 'COMPLETED', totalCostUsd: '0.050000' });
+    const [log] = (await api('GET', `/runs/${writer.id}/tool-logs`, h.t2)).json().items;
+    expect(log.costUsd).toBe('0.050000');
+    const rows = await db.admin.usageLog.findMany({ where: { runId: writer.id } });
+    expect(rows.map((r) => [r.serviceSku, r.rawQuantity.toString()])).toEqual([['tool/writer', '100']]);
+
+    // Replayed from its log row: no second ledger row.
+    await db.admin.executionRun.update({ where: { id: clock.id }, data: { status: 'RUNNING' } });
+    const queue = worker.get<Queue>(getQueueToken(QueueName.Execution), { strict: false });
+    const payload = { runId: clock.id, companyId: tenant(2), recovery: 'tool-replay' };
+    await queue.add(Jobs.ExecuteRun.name, payload, JOB_OPTIONS['run.execute'](payload));
+    expect(await settle(clock.id, h.t2)).toMatchObject({ status: 'COMPLETED', totalCostUsd: '0.002000' });
+    expect(await db.admin.usageLog.count({ where: { runId: clock.id } })).toBe(1);
+    expect(await db.admin.budgetReservation.count()).toBe(0);
+  });
+
   it('refuses a call that could overshoot the run’s budget before making it', async () => {
     const before = platform.requests.length;
     const cheap = await run(

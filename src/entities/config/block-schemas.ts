@@ -244,6 +244,14 @@ export const LLM_ACTION_SCHEMA: JsonSchema = {
 
 export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD'] as const;
 
+/** A priced tool call names the registry SKU it is billed under. */
+const TOOL_SKU: JsonSchema = {
+  type: 'string',
+  pattern: '^[\\x21-\\x7e]{1,300}$',
+  description:
+    'Integration registry SKU (component type tool) the call is billed under, nearest company first: cost unit `call` bills 1 per call, `1K_chars` the characters of the JSON output; other units bill 1 per call.',
+};
+
 export const HTTP_ACTION_SCHEMA: JsonSchema = {
   type: 'object',
   description: 'One HTTP call to a public host (narrowed by `governance.allowedHosts`).',
@@ -251,6 +259,7 @@ export const HTTP_ACTION_SCHEMA: JsonSchema = {
   required: ['kind', 'method', 'url'],
   properties: {
     kind: { const: 'http' },
+    sku: TOOL_SKU,
     method: { enum: [...HTTP_METHODS], description: 'Upper-case HTTP method. GET and HEAD take no body.' },
     url: {
       type: 'string',
@@ -286,6 +295,7 @@ export const BUILTIN_ACTION_SCHEMA: JsonSchema = {
   required: ['kind', 'name'],
   properties: {
     kind: { const: 'builtin' },
+    sku: TOOL_SKU,
     name: { enum: [...BUILTIN_NAMES] },
     args: {
       type: 'object',
@@ -345,6 +355,7 @@ export const RETRIEVAL_ACTION_SCHEMA: JsonSchema = {
   required: ['kind', 'query'],
   properties: {
     kind: { const: 'retrieval' },
+    sku: TOOL_SKU,
     query: {
       type: 'string',
       minLength: 1,

@@ -20,7 +20,13 @@ import { depthOf, RunsRepository } from '../runs.repository';
 import { runBuiltin, type BuiltinName } from './builtins';
 import { LlmGateway, type LlmRequest, type LlmResult } from '../llm/llm-gateway';
 import { BillingRefusal, Ledger, newUsageRowId } from '../../billing/ledger';
-import { inputTokensUpperBound, llmCharges, worstCaseCost } from '../../billing/pricing';
+import {
+  inputTokensUpperBound,
+  llmCharges,
+  toolCharge,
+  toolWorstCase,
+  worstCaseCost,
+} from '../../billing/pricing';
 import { planOf } from './plan';
 import { redact, redactedValues } from './redaction';
 
@@ -56,6 +62,8 @@ const WAITING = Symbol('waiting for children');
 
 interface ActionConfig {
   kind: 'llm' | 'http' | 'builtin' | 'retrieval';
+  /** The registry SKU a tool call is billed under. */
+  sku?: string;
   name?: BuiltinName;
   args?: unknown;
   prompt?: string;
@@ -186,8 +194,15 @@ export class RunExecutor {
         `ACTIONs of kind ${action?.kind ?? 'none'} are not available yet; builtins run.`,
       );
     }
-    return this.step(scope, run, 'action', action.name, 'builtin', action.args, () =>
-      runBuiltin(action.name!, action.args, templateScope),
+    return this.step(
+      scope,
+      run,
+      'action',
+      action.name,
+      'builtin',
+      action.args,
+      () => runBuiltin(action.name!, action.args, templateScope),
+      action.sku,
     );
   }
 
@@ -236,6 +251,7 @@ export class RunExecutor {
         if (response.status >= 400) throw new Error(`${method} ${url} answered ${response.status}`);
         return { status: response.status, body: response.body };
       },
+      action.sku,
     );
   }
 
@@ -613,6 +629,7 @@ export class RunExecutor {
     toolKind: string,
     input: unknown,
     call: () => Promise<unknown>,
+    sku?: string,
   ): Promise<unknown> {
     const logged = await this.runs.findToolLog(scope, run.id, stepKey);
     if (logged) {
@@ -620,34 +637,50 @@ export class RunExecutor {
         throw new RunFailure('TOOL_ERROR', logged.errorMessage ?? `${toolName} failed`);
       return logged.outputPayload;
     }
+    // A priced tool call reserves its worst case like a model call does.
+    const price = sku ? await this.ledger.toolPrice(scope, run.companyId, sku) : null;
+    if (sku && !price) this.logger.warn(`run ${run.id}: tool SKU ${sku} has no price; billed at zero`);
+    if (price) {
+      const worst = toolWorstCase(price, this.config.env.HTTP_ACTION_MAX_RESPONSE_BYTES);
+      await this.billing(() => this.ledger.reserve(scope, run.id, stepKey, worst, 0));
+    }
+    const base = { stepKey, toolName, toolKind, inputPayload: (input ?? null) as Prisma.InputJsonValue };
     const started = performance.now();
+    let output: unknown;
     try {
-      const output = await call();
-      await this.runs.logToolCall(scope, run, {
-        stepKey,
-        toolName,
-        toolKind,
-        inputPayload: (input ?? null) as Prisma.InputJsonValue,
-        outputPayload: (output ?? null) as Prisma.InputJsonValue,
-        latencyMs: Math.round(performance.now() - started),
-      });
-      return output;
+      output = await call();
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
-      await this.runs.logToolCall(scope, run, {
-        stepKey,
-        toolName,
-        toolKind,
-        inputPayload: (input ?? null) as Prisma.InputJsonValue,
-        status: 'error',
-        errorMessage: message.slice(0, 2000),
-        latencyMs: Math.round(performance.now() - started),
-      });
+      // A failed call bills nothing; its reservation (if any) is released with the log row.
+      await this.runs.logToolCall(
+        scope,
+        run,
+        {
+          ...base,
+          status: 'error',
+          errorMessage: message.slice(0, 2000),
+          latencyMs: Math.round(performance.now() - started),
+        },
+        price ? { rows: [] } : undefined,
+      );
       throw new RunFailure(
         error instanceof EgressRefused ? 'EGRESS_REFUSED' : 'TOOL_ERROR',
         `${toolName}: ${message}`,
       );
     }
+    const charge = price ? toolCharge(price, output, newUsageRowId) : null;
+    await this.runs.logToolCall(
+      scope,
+      run,
+      {
+        ...base,
+        outputPayload: (output ?? null) as Prisma.InputJsonValue,
+        latencyMs: Math.round(performance.now() - started),
+        costUsd: charge?.cost ?? 0,
+      },
+      charge ? { rows: [charge] } : undefined,
+    );
+    return output;
   }
 
   /** Depth and fan-out limits of run trees: a run may not start more than
