@@ -1,6 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import type { AppConfig } from '../infra/config/config';
 import { InfraModule } from '../infra/infra.module';
+import { ApprovalsModule } from '../approvals/approvals.module';
 import { BillingModule } from '../billing/billing.module';
 import { HealthController } from '../infra/health/health.controller';
 import { EntitiesModule } from '../entities/entities.module';
@@ -21,6 +22,7 @@ export class ApiModule {
         EntitiesModule,
         BillingModule,
         ExecutionModule,
+        ApprovalsModule,
       ],
       controllers: [HealthController],
     };

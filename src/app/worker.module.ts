@@ -1,5 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import type { AppConfig } from '../infra/config/config';
+import { ApprovalsWorkerModule } from '../approvals/approvals.worker.module';
 import { ExecutionWorkerModule } from '../execution/execution.worker.module';
 import { InfraModule } from '../infra/infra.module';
 import { NotificationsWorkerModule } from '../notifications/notifications.worker.module';
@@ -10,7 +11,12 @@ export class WorkerModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: WorkerModule,
-      imports: [InfraModule.forRoot(config), NotificationsWorkerModule, ExecutionWorkerModule],
+      imports: [
+        InfraModule.forRoot(config),
+        NotificationsWorkerModule,
+        ExecutionWorkerModule,
+        ApprovalsWorkerModule,
+      ],
     };
   }
 }

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { ApprovalsCoreModule } from '../approvals/approvals.core.module';
 import { BillingCoreModule } from '../billing/billing.core.module';
 import { EntitiesModule } from '../entities/entities.module';
 import { TenancyModule } from '../tenancy/tenancy.module';
@@ -11,7 +12,7 @@ import { RunsRepository } from './runs.repository';
 
 /** The worker side of execution, loaded only by worker processes. */
 @Module({
-  imports: [EntitiesModule, TenancyModule, BillingCoreModule],
+  imports: [EntitiesModule, TenancyModule, BillingCoreModule, ApprovalsCoreModule],
   providers: [RunsRepository, RunExecutor, ExecutionProcessor, LlmGateway, Reconciler, MaintenanceProcessor],
 })
 export class ExecutionWorkerModule {}

@@ -4,6 +4,8 @@ import type { Job, Queue } from 'bullmq';
 import { AppConfig } from '../infra/config/config';
 import { JOB_OPTIONS, Jobs } from '../infra/queue/jobs';
 import { QueueName } from '../infra/queue/queue-names';
+import { ApprovalsService } from '../approvals/approvals.service';
+import type { JobPayloads } from '../infra/queue/jobs';
 import { Reconciler } from './engine/reconciler';
 
 /** Housekeeping on the maintenance queue. The reconciler is a job scheduler: however
@@ -12,6 +14,7 @@ import { Reconciler } from './engine/reconciler';
 export class MaintenanceProcessor extends WorkerHost implements OnApplicationBootstrap {
   constructor(
     private readonly reconciler: Reconciler,
+    private readonly approvals: ApprovalsService,
     private readonly config: AppConfig,
     @InjectQueue(QueueName.Maintenance) private readonly queue: Queue,
   ) {
@@ -28,6 +31,10 @@ export class MaintenanceProcessor extends WorkerHost implements OnApplicationBoo
 
   async process(job: Job): Promise<unknown> {
     if (job.name === Jobs.Reconcile.name) return this.reconciler.reconcile();
+    if (job.name === Jobs.ApprovalTimeout.name) {
+      const { approvalId, companyId } = job.data as JobPayloads['approval.timeout'];
+      return this.approvals.expire(approvalId, companyId);
+    }
     return undefined;
   }
 }

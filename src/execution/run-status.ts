@@ -24,6 +24,7 @@ export const RUN_TRANSITIONS: Record<RunStatus, readonly RunStatus[]> = {
     'CANCELLED',
     'SKIPPED',
     'REJECTED',
+    'EXPIRED',
     'QUEUED',
   ],
   WAITING_CHILDREN: ['RUNNING', 'CANCELLED', 'FAILED'],

@@ -40,7 +40,7 @@ export function depthOf(run: Pick<ExecutionRun, 'metadata'>): number {
 }
 
 /** Run events are stored (for SSE replay) in the same transaction as what they report. */
-async function appendEvent(
+export async function appendEvent(
   tx: Tx,
   run: Pick<ExecutionRun, 'id' | 'companyId' | 'rootRunId'>,
   type: string,
@@ -55,6 +55,26 @@ async function appendEvent(
       data: data,
     },
   });
+}
+
+/**
+ * Moves a run to `to` only from a status that may lead there (a conditional update),
+ * recording the event in the same transaction. False when the run was elsewhere:
+ * another worker, a cancel or an answer got there first.
+ */
+export async function transitionInTx(
+  tx: Tx,
+  run: Pick<ExecutionRun, 'id' | 'companyId' | 'rootRunId'>,
+  to: RunStatus,
+  data: Prisma.ExecutionRunUncheckedUpdateManyInput = {},
+  event: object = {},
+): Promise<boolean> {
+  const { count } = await tx.executionRun.updateMany({
+    where: { id: run.id, status: { in: sourcesOf(to) } },
+    data: { ...data, status: to },
+  });
+  if (count) await appendEvent(tx, run, 'run.status', { status: to, ...event });
+  return count > 0;
 }
 
 @Injectable()
@@ -130,6 +150,13 @@ export class RunsRepository {
     return this.db.run(scope, (tx) => tx.executionRun.findMany({ where: { parentRunId } }));
   }
 
+  /** The run's input as a before_run approval edited it. */
+  async saveInput(scope: TenantScope, runId: string, input: Prisma.JsonValue): Promise<void> {
+    await this.db.run(scope, (tx) =>
+      tx.executionRun.update({ where: { id: runId }, data: { inputData: input as Prisma.InputJsonValue } }),
+    );
+  }
+
   async saveState(scope: TenantScope, runId: string, state: object): Promise<void> {
     await this.db.run(scope, (tx) =>
       tx.executionRun.update({
@@ -192,11 +219,7 @@ export class RunsRepository {
     );
   }
 
-  /**
-   * Moves a run to `to` only from a status that may lead there (a conditional update),
-   * recording the event in the same transaction. False when the run was elsewhere:
-   * another worker or a cancel got there first.
-   */
+  /** See transitionInTx: a conditional status update with its event. */
   transition(
     scope: TenantScope,
     run: Pick<ExecutionRun, 'id' | 'companyId' | 'rootRunId'>,
@@ -204,14 +227,7 @@ export class RunsRepository {
     data: Prisma.ExecutionRunUncheckedUpdateManyInput = {},
     event: object = {},
   ): Promise<boolean> {
-    return this.db.run(scope, async (tx) => {
-      const { count } = await tx.executionRun.updateMany({
-        where: { id: run.id, status: { in: sourcesOf(to) } },
-        data: { ...data, status: to },
-      });
-      if (count) await appendEvent(tx, run, 'run.status', { status: to, ...event });
-      return count > 0;
-    });
+    return this.db.run(scope, (tx) => transitionInTx(tx, run, to, data, event));
   }
 
   findLlmLog(scope: TenantScope, runId: string, stepKey: string): Promise<LlmInteractionLog | null> {

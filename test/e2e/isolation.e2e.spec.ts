@@ -6,7 +6,12 @@ import { flushTestRedis } from '../support/redis';
 import { createEntity } from '../factories/entities';
 import { bearer, createWorld, login, type Session, type World as TenancyWorld } from '../factories/tenancy';
 
-type World = TenancyWorld & { victimEntityId?: string; victimRunId?: string; victimIntegrationId?: string };
+type World = TenancyWorld & {
+  victimEntityId?: string;
+  victimRunId?: string;
+  victimIntegrationId?: string;
+  victimApprovalId?: string;
+};
 
 type Method = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
 
@@ -35,6 +40,10 @@ const RESOURCES: Record<string, ResourceKind> = {
   '/api/v1/runs/{id}': {
     victimId: (world) => world.victimRunId!,
     snapshot: (db, id) => db.admin.executionRun.findUnique({ where: { id } }),
+  },
+  '/api/v1/approvals/{id}': {
+    victimId: (world) => world.victimApprovalId!,
+    snapshot: (db, id) => db.admin.humanApproval.findUnique({ where: { id } }),
   },
   '/api/v1/integrations/{id}': {
     victimId: (world) => world.victimIntegrationId!,
@@ -124,6 +133,19 @@ describe('tenant isolation', () => {
         },
       })
     ).id;
+    // An answered approval of the victim's run: answering it again would be 409 in scope,
+    // so the matrix compares 404 outside against an unchanged row.
+    world.victimApprovalId = (
+      await db.admin.humanApproval.create({
+        data: {
+          companyId: victimTenant.company.id,
+          runId: victimRun.id,
+          checkpoint: 'before_run',
+          stepKey: 'approval-before_run',
+          status: 'APPROVED',
+        },
+      })
+    ).id;
     routes = routesWithIds((await app.inject({ method: 'GET', url: '/api/v1/openapi.json' })).json());
   });
 
@@ -155,6 +177,12 @@ describe('tenant isolation', () => {
         'GET /api/v1/runs/{id}/llm-logs',
         'GET /api/v1/runs/{id}/events',
         'POST /api/v1/runs/{id}/cancel',
+        'GET /api/v1/approvals/{id}',
+        'POST /api/v1/approvals/{id}/approve',
+        'POST /api/v1/approvals/{id}/reject',
+        'GET /api/v1/integrations/{id}',
+        'PATCH /api/v1/integrations/{id}',
+        'DELETE /api/v1/integrations/{id}',
       ]),
     );
   });

@@ -16,8 +16,12 @@ export async function waitForQueuesDrained(app: INestApplicationContext, timeout
     return (await queue.getDelayed()).some((job) => !job.repeatJobKey);
   };
   const deadline = Date.now() + timeoutMs;
+  // Queues are read one after another, so a job that adds a job to another queue (a
+  // timeout resuming a run) can slip between two reads: idle must be seen twice in a row.
+  let idle = 0;
   while (Date.now() < deadline) {
-    if (!(await Promise.all(queues.map(busy))).some(Boolean)) return;
+    idle = (await Promise.all(queues.map(busy))).some(Boolean) ? 0 : idle + 1;
+    if (idle === 2) return;
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
   const last = await Promise.all(

@@ -1,3 +1,4 @@
+import { ApprovalsService } from '../../approvals/approvals.service';
 import { Ledger } from '../../billing/ledger';
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, Logger } from '@nestjs/common';
@@ -27,6 +28,8 @@ export interface ReconcileReport {
   expired: string[];
   /** Budget reservations of calls whose worker died, given back. */
   reservationsReleased: number;
+  /** Approvals past their deadline whose timeout job was lost, settled by onTimeout. */
+  approvalsExpired: string[];
 }
 
 /**
@@ -47,6 +50,7 @@ export class Reconciler {
     private readonly companies: CompaniesService,
     private readonly config: AppConfig,
     private readonly ledger: Ledger,
+    private readonly approvals: ApprovalsService,
     @InjectQueue(QueueName.Execution) private readonly execution: Queue,
   ) {}
 
@@ -58,7 +62,14 @@ export class Reconciler {
       resumed: [],
       expired: [],
       reservationsReleased: await this.ledger.releaseExpired(),
+      approvalsExpired: [],
     };
+    const overdue = await this.prisma.$queryRaw<{ id: string; company_id: string }[]>`
+      SELECT id, company_id FROM approvals_overdue(100)`;
+    for (const approval of overdue) {
+      await this.approvals.expire(approval.id, approval.company_id);
+      report.approvalsExpired.push(approval.id);
+    }
     const stamp = Date.now().toString(36);
     for (const row of z.array(candidate).parse(rows)) {
       const { scope } = await this.companies.runContext(row.company_id);

@@ -28,6 +28,17 @@ import {
   worstCaseCost,
 } from '../../billing/pricing';
 import { planOf } from './plan';
+import { ApprovalNotifier } from '../../approvals/approval-notifier';
+import {
+  callHash,
+  ruleFor,
+  rulesOf,
+  type ApprovalRule,
+  type ApprovalTrigger,
+} from '../../approvals/approval-rules';
+import { ApprovalsRepository } from '../../approvals/approvals.repository';
+import type { ApprovalSnapshot } from '../../approvals/approvals.service';
+import type { HumanApproval } from '../../infra/database/generated/client';
 import { redact, redactedValues } from './redaction';
 
 /** What a parent run keeps in context_state to continue after its children. */
@@ -44,6 +55,12 @@ interface AgentState {
   messages?: Anthropic.MessageParam[];
   iteration?: number;
   pending?: { toolUseId: string; childRunId: string }[];
+  /** Tool calls of the last turn not yet dispatched (a before_tool checkpoint may hold them). */
+  queued?: { toolUseId: string; name: string; input: unknown; index: number; reason: string }[];
+  /** Tool results decided without a child (a reviewer rejected the call). */
+  decided?: Anthropic.ToolResultBlockParam[];
+  /** The final answer, once the model stopped calling tools (an output review may follow). */
+  final?: string;
 }
 
 interface AgentPlanEntry {
@@ -57,6 +74,30 @@ interface AgentPlanEntry {
 /** Thrown when a parent's resume finds another resume of it in progress: the job is
  *  retried (BullMQ backoff) so no child's completion is ever missed. */
 class ParentBusy extends Error {}
+
+/** Thrown at a checkpoint once the run is AWAITING_APPROVAL: the job ends, no worker waits. */
+class AwaitingApproval extends Error {}
+
+/** An approval said no (or expired with onTimeout reject): the run ends REJECTED or EXPIRED. */
+class ApprovalDenied extends Error {
+  constructor(readonly approval: HumanApproval) {
+    super(
+      approval.status === 'EXPIRED'
+        ? `The ${approval.checkpoint} approval expired without an answer.`
+        : `The ${approval.checkpoint} approval was rejected${approval.reviewerNotes ? `: ${approval.reviewerNotes}` : '.'}`,
+    );
+  }
+}
+
+/** Where a run stops for a person: which rule, under which key, about what. */
+interface Checkpoint {
+  trigger: ApprovalTrigger;
+  rule: ApprovalRule;
+  index: number;
+  key: string;
+  pending?: ApprovalSnapshot['pending'];
+  output?: unknown;
+}
 
 const WAITING = Symbol('waiting for children');
 
@@ -95,8 +136,11 @@ export class RunExecutor {
     private readonly companies: CompaniesService,
     private readonly llm: LlmGateway,
     private readonly ledger: Ledger,
+    private readonly approvals: ApprovalsRepository,
+    private readonly notifier: ApprovalNotifier,
     private readonly config: AppConfig,
     @InjectQueue(QueueName.Execution) private readonly queue: Queue,
+    @InjectQueue(QueueName.Maintenance) private readonly maintenance: Queue,
   ) {}
 
   async execute(runId: string, companyId: string): Promise<void> {
@@ -112,7 +156,7 @@ export class RunExecutor {
     const resumed = run.status === 'WAITING_CHILDREN';
     if (
       run.status === 'QUEUED' &&
-      !(await this.runs.transition(scope, run, 'RUNNING', { startedAt: new Date() }))
+      !(await this.runs.transition(scope, run, 'RUNNING', { startedAt: run.startedAt ?? new Date() }))
     )
       return;
     if (run.status === 'WAITING_CHILDREN' && !(await this.runs.transition(scope, run, 'RUNNING'))) {
@@ -144,9 +188,36 @@ export class RunExecutor {
         return;
       }
 
-      const output = await this.perform(scope, run, entity, templateScope);
+      // before_run: decided once, when the run starts (not when children wake it).
+      const beforeRun = resumed ? null : ruleFor(rulesOf(entity), 'before_run');
+      if (beforeRun) {
+        const approval = await this.checkpoint(scope, run, entity, {
+          trigger: 'before_run',
+          ...beforeRun,
+          key: 'approval-before_run',
+          pending: { kind: 'run', name: aliasOf(entity), entityId: entity.id, arguments: run.inputData },
+        });
+        if (approval.editedInput !== null && approval.editedInput !== undefined) {
+          run.inputData = approval.editedInput;
+          templateScope.input = approval.editedInput;
+          await this.runs.saveInput(scope, run.id, approval.editedInput);
+        }
+      }
+
+      let output = await this.perform(scope, run, entity, templateScope);
       if (output === WAITING) return;
       if (!(await this.stillRunning(scope, run))) return;
+      const review = ruleFor(rulesOf(entity), 'output_review');
+      if (review) {
+        const approval = await this.checkpoint(scope, run, entity, {
+          trigger: 'output_review',
+          ...review,
+          key: 'approval-output',
+          output,
+        });
+        if (approval.editedOutput !== null && approval.editedOutput !== undefined)
+          output = approval.editedOutput;
+      }
       const violations = contractViolations(
         (entity.ioContract as { output?: unknown } | null)?.output,
         output,
@@ -161,6 +232,11 @@ export class RunExecutor {
       await this.finish(scope, run, 'COMPLETED', output);
     } catch (error) {
       if (error instanceof ParentBusy) throw error;
+      if (error instanceof AwaitingApproval) return;
+      if (error instanceof ApprovalDenied) {
+        await this.deny(scope, run, error);
+        return;
+      }
       const failure =
         error instanceof RunFailure
           ? error
@@ -168,6 +244,113 @@ export class RunExecutor {
       if (!(error instanceof RunFailure)) this.logger.error(`run ${run.id} failed: ${String(error)}`);
       await this.fail(scope, run, failure);
     }
+  }
+
+  /**
+   * A human checkpoint. Answered already (this is the resumed run): the approval is
+   * returned when it approved the very call it was asked about, ApprovalDenied thrown
+   * when it said no. Not answered: the approval is opened, the run saves `state` and
+   * goes AWAITING_APPROVAL in one transaction, the channels are told, the deadline is
+   * scheduled, and AwaitingApproval ends the job: no worker waits for a person.
+   */
+  private async checkpoint(
+    scope: TenantScope,
+    run: ExecutionRun,
+    entity: HierarchicalEntity,
+    at: Checkpoint,
+    state: Prisma.ExecutionRunUncheckedUpdateManyInput = {},
+  ): Promise<HumanApproval> {
+    const hash = at.pending ? callHash(at.pending.name, at.pending.arguments) : null;
+    const answered = await this.approvals.findForCheckpoint(scope, run.id, at.key);
+    if (answered && answered.status !== 'PENDING') {
+      if (answered.status !== 'APPROVED') throw new ApprovalDenied(answered);
+      if (answered.callHash !== hash)
+        throw new RunFailure(
+          'APPROVAL_MISMATCH',
+          'The approval was given for another call than the one pending.',
+        );
+      return answered;
+    }
+    const current = await this.runs.findById(scope, run.id);
+    const observability = (entity.observability ?? {}) as { redact?: unknown };
+    const secrets = redactedValues(observability.redact, { input: run.inputData, context: run.context });
+    const snapshot = redact(
+      {
+        rule: at.index,
+        trigger: at.trigger,
+        runId: run.id,
+        entityId: entity.id,
+        entityName: entity.displayName ?? entity.name,
+        input: run.inputData,
+        costSoFarUsd: (current?.totalCostUsd ?? run.totalCostUsd).toFixed(6),
+        ...(at.pending ? { pending: at.pending } : {}),
+        ...(at.output !== undefined ? { output: at.output } : {}),
+      },
+      secrets,
+    ) as Prisma.InputJsonObject;
+    const opened = await this.approvals.open(
+      scope,
+      run,
+      {
+        checkpoint: at.trigger,
+        stepKey: at.key,
+        callHash: hash,
+        contextSnapshot: snapshot,
+        timeoutMs: at.rule.timeoutMs ?? null,
+        onTimeout: at.rule.timeoutMs ? (at.rule.onTimeout ?? 'reject') : null,
+      },
+      state,
+    );
+    if (opened?.created) {
+      if (at.rule.timeoutMs) {
+        const payload = { approvalId: opened.approval.id, companyId: run.companyId };
+        await this.maintenance.add(Jobs.ApprovalTimeout.name, payload, {
+          ...JOB_OPTIONS['approval.timeout'](payload),
+          delay: at.rule.timeoutMs,
+        });
+      }
+      await this.notifier.notify(scope, opened.approval, at.rule, 'approval.requested');
+    }
+    throw new AwaitingApproval();
+  }
+
+  /** cost_above: before a model or tool call, pause once the run has spent past the threshold. */
+  private async costCheckpoint(
+    scope: TenantScope,
+    run: ExecutionRun,
+    entity: HierarchicalEntity,
+    state: Prisma.ExecutionRunUncheckedUpdateManyInput = {},
+  ): Promise<void> {
+    const found = ruleFor(rulesOf(entity), 'cost_above');
+    if (!found) return;
+    const current = await this.runs.findById(scope, run.id);
+    if (!current || current.totalCostUsd.lte(String(found.rule.thresholdUsd ?? 0))) return;
+    await this.checkpoint(
+      scope,
+      run,
+      entity,
+      { trigger: 'cost_above', ...found, key: `approval-cost-${found.index}` },
+      state,
+    );
+  }
+
+  /** The run ends REJECTED (or EXPIRED) as its approval decided; its parent is woken. */
+  private async deny(scope: TenantScope, run: ExecutionRun, denied: ApprovalDenied): Promise<void> {
+    const expired = denied.approval.status === 'EXPIRED';
+    const completedAt = new Date();
+    await this.runs.transition(
+      scope,
+      run,
+      expired ? 'EXPIRED' : 'REJECTED',
+      {
+        errorCode: expired ? 'APPROVAL_EXPIRED' : 'APPROVAL_REJECTED',
+        errorMessage: denied.message,
+        completedAt,
+        executionTimeMs: completedAt.getTime() - (run.startedAt ?? run.createdAt).getTime(),
+      },
+      { approvalId: denied.approval.id },
+    );
+    await this.wakeParent(run);
   }
 
   private async perform(
@@ -197,6 +380,7 @@ export class RunExecutor {
     return this.step(
       scope,
       run,
+      entity,
       'action',
       action.name,
       'builtin',
@@ -234,6 +418,7 @@ export class RunExecutor {
     return this.step(
       scope,
       run,
+      entity,
       'action',
       `${method} ${url}`.slice(0, 200),
       'http',
@@ -270,6 +455,7 @@ export class RunExecutor {
     const stepKey = 'action';
     const logged = await this.runs.findLlmLog(scope, run.id, stepKey);
     if (logged) return (logged.responsePayload as { text?: unknown } | null)?.text ?? null;
+    await this.costCheckpoint(scope, run, entity);
 
     const capabilities = (entity.capabilities ?? {}) as { model?: ModelConfig };
     const result = await this.callModel(scope, run, entity, templateScope, stepKey, {
@@ -392,6 +578,8 @@ export class RunExecutor {
     const maxIterations = (entity.planning as { maxIterations?: number } | null)?.maxIterations ?? 10;
     const tools = await this.toolsOf(scope, entity, capabilities.tools ?? []);
     const state = (run.contextState ?? {}) as AgentState;
+    // Finished before an output review paused it: the answer stands, no new turn.
+    if (state.final !== undefined) return state.final;
     const messages: Anthropic.MessageParam[] = state.messages ?? [
       {
         role: 'user',
@@ -403,18 +591,72 @@ export class RunExecutor {
       : [];
     let iteration = state.iteration ?? 0;
     let pending = state.pending ?? [];
+    let queued = state.queued ?? [];
+    let decided = state.decided ?? [];
+    const snapshot = () =>
+      ({
+        contextState: { messages, iteration, pending, queued, decided } as unknown as Prisma.InputJsonObject,
+        dynamicPlan: plan as unknown as Prisma.InputJsonArray,
+      }) satisfies Prisma.ExecutionRunUncheckedUpdateManyInput;
+    const rules = rulesOf(entity);
 
     for (;;) {
-      if (pending.length) {
-        const results: Anthropic.ToolResultBlockParam[] = [];
+      // The model's tool calls become child runs, each past its before_tool checkpoint:
+      // a rejected call gets the rejection as its result and no child.
+      if (queued.length) {
+        while (queued.length) {
+          const call = queued[0];
+          const tool = tools.find((t) => t.tool.name === call.name)!;
+          let input = call.input;
+          const gate = ruleFor(rules, 'before_tool', call.name);
+          if (gate) {
+            try {
+              const approval = await this.checkpoint(
+                scope,
+                run,
+                entity,
+                {
+                  trigger: 'before_tool',
+                  ...gate,
+                  key: `approval-tool-${iteration}-${call.index}`,
+                  pending: { kind: 'tool', name: call.name, entityId: tool.entityId, arguments: call.input },
+                },
+                snapshot(),
+              );
+              if (approval.editedInput !== null && approval.editedInput !== undefined)
+                input = approval.editedInput;
+            } catch (error) {
+              if (!(error instanceof ApprovalDenied)) throw error;
+              decided.push({
+                type: 'tool_result',
+                tool_use_id: call.toolUseId,
+                content: `A reviewer did not allow this call. ${error.message}`,
+                is_error: true,
+              });
+              queued = queued.slice(1);
+              continue;
+            }
+          }
+          const child = await this.runs.createChild(scope, run, {
+            entityId: tool.entityId,
+            stepKey: `tool-${iteration}-${call.index}`,
+            input,
+          });
+          pending.push({ toolUseId: call.toolUseId, childRunId: child.id });
+          if (!plan.some((entry) => entry.childRunId === child.id))
+            plan.push({ iteration, tool: call.name, input, reason: call.reason, childRunId: child.id });
+          queued = queued.slice(1);
+        }
+        await this.runs.saveState(scope, run.id, { messages, iteration, pending, queued, decided });
+        for (const call of pending) await this.enqueue({ runId: call.childRunId, companyId: run.companyId });
+      }
+      if (pending.length || decided.length) {
+        const results: Anthropic.ToolResultBlockParam[] = [...decided];
         const children = new Map((await this.runs.childRuns(scope, run.id)).map((c) => [c.id, c]));
         for (const call of pending) {
           const child = children.get(call.childRunId);
           if (!child || !isTerminal(child.status)) {
-            await this.runs.transition(scope, run, 'WAITING_CHILDREN', {
-              contextState: { messages, iteration, pending } as unknown as Prisma.InputJsonObject,
-              dynamicPlan: plan as unknown as Prisma.InputJsonArray,
-            });
+            await this.runs.transition(scope, run, 'WAITING_CHILDREN', snapshot());
             return WAITING;
           }
           const ok = child.status === 'COMPLETED';
@@ -429,6 +671,7 @@ export class RunExecutor {
         }
         messages.push({ role: 'user', content: results });
         pending = [];
+        decided = [];
       }
       if (iteration >= maxIterations) {
         throw new RunFailure(
@@ -436,6 +679,8 @@ export class RunExecutor {
           `The agent did not finish within ${maxIterations} iterations.`,
         );
       }
+      if (!(await this.runs.findLlmLog(scope, run.id, `llm-${iteration}`)))
+        await this.costCheckpoint(scope, run, entity, snapshot());
       const reply = await this.agentTurn(
         scope,
         run,
@@ -452,31 +697,28 @@ export class RunExecutor {
         (block): block is Anthropic.ToolUseBlock => block.type === 'tool_use',
       );
       if (reply.stopReason !== 'tool_use' || !calls.length) {
-        await this.runs.saveState(scope, run.id, { messages, iteration, pending: [] });
-        return reply.content.map((block) => (block.type === 'text' ? block.text : '')).join('');
+        const final = reply.content.map((block) => (block.type === 'text' ? block.text : '')).join('');
+        await this.runs.saveState(scope, run.id, { messages, iteration, pending: [], final });
+        return final;
       }
       this.checkLimits(run, plan.length + calls.length);
       const reason = reply.content
         .map((block) => (block.type === 'text' ? block.text : ''))
         .join('')
         .trim();
-      for (const [index, call] of calls.entries()) {
-        const tool = tools.find((t) => t.tool.name === call.name);
-        if (!tool)
+      for (const call of calls)
+        if (!tools.some((t) => t.tool.name === call.name))
           throw new RunFailure(
             'UNKNOWN_TOOL',
             `The model called ${call.name}, which this agent does not have.`,
           );
-        const child = await this.runs.createChild(scope, run, {
-          entityId: tool.entityId,
-          stepKey: `tool-${iteration}-${index}`,
-          input: call.input,
-        });
-        pending.push({ toolUseId: call.id, childRunId: child.id });
-        plan.push({ iteration, tool: call.name, input: call.input, reason, childRunId: child.id });
-      }
-      await this.runs.saveState(scope, run.id, { messages, iteration, pending });
-      for (const call of pending) await this.enqueue({ runId: call.childRunId, companyId: run.companyId });
+      queued = calls.map((call, index) => ({
+        toolUseId: call.id,
+        name: call.name,
+        input: call.input,
+        index,
+        reason,
+      }));
     }
   }
 
@@ -559,6 +801,7 @@ export class RunExecutor {
     this.checkLimits(run, plan.steps.length);
     const state = (run.contextState ?? {}) as OrchestrationState;
     const steps: Record<string, ChildState> = { ...(state.steps ?? {}) };
+    const rules = rulesOf(entity);
     const outputs: Record<string, unknown> = {};
     const stepScope: Record<string, { output?: unknown }> = {};
     const scopeNow = (): TemplateScope => ({ ...templateScope, steps: stepScope });
@@ -570,7 +813,24 @@ export class RunExecutor {
       if (plan.mode === 'sequential' && pending) break;
       let record = steps[planned.alias];
       if (!record) {
-        const input = planned.input === undefined ? run.inputData : renderValue(planned.input, scopeNow());
+        let input = planned.input === undefined ? run.inputData : renderValue(planned.input, scopeNow());
+        const gate = ruleFor(rules, 'before_child', planned.alias);
+        if (gate) {
+          const approval = await this.checkpoint(
+            scope,
+            run,
+            entity,
+            {
+              trigger: 'before_child',
+              ...gate,
+              key: `approval-child-${planned.alias}`,
+              pending: { kind: 'child', name: planned.alias, entityId: planned.entityId, arguments: input },
+            },
+            { contextState: { ...state, steps } as unknown as Prisma.InputJsonObject },
+          );
+          if (approval.editedInput !== null && approval.editedInput !== undefined)
+            input = approval.editedInput;
+        }
         const child = await this.runs.createChild(scope, run, {
           entityId: planned.entityId,
           stepKey: planned.alias,
@@ -624,6 +884,7 @@ export class RunExecutor {
   private async step(
     scope: TenantScope,
     run: ExecutionRun,
+    entity: HierarchicalEntity,
     stepKey: string,
     toolName: string,
     toolKind: string,
@@ -637,6 +898,7 @@ export class RunExecutor {
         throw new RunFailure('TOOL_ERROR', logged.errorMessage ?? `${toolName} failed`);
       return logged.outputPayload;
     }
+    await this.costCheckpoint(scope, run, entity);
     // A priced tool call reserves its worst case like a model call does.
     const price = sku ? await this.ledger.toolPrice(scope, run.companyId, sku) : null;
     if (sku && !price) this.logger.warn(`run ${run.id}: tool SKU ${sku} has no price; billed at zero`);

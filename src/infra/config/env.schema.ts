@@ -106,6 +106,10 @@ export const envSchema = z.object({
     .max(50 * 1024 * 1024)
     .default(1024 * 1024),
 
+  /** Default HMAC-SHA256 key of approval webhooks (a channel may set its own secret). */
+  WEBHOOK_SIGNING_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
+
   /** Runs a worker process executes at once (they mostly wait on I/O). */
   EXECUTION_CONCURRENCY: z.coerce.number().int().min(1).max(500).default(10),
   /** Nesting limit of run trees (a root run has depth 0). */

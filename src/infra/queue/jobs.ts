@@ -10,13 +10,24 @@ export const Jobs = {
   SendMail: { queue: QueueName.Notifications, name: 'mail.send' },
   ExecuteRun: { queue: QueueName.Execution, name: 'run.execute' },
   Reconcile: { queue: QueueName.Maintenance, name: 'maintenance.reconcile' },
+  ApprovalTimeout: { queue: QueueName.Maintenance, name: 'approval.timeout' },
+  DeliverWebhook: { queue: QueueName.Webhooks, name: 'webhook.deliver' },
 } as const;
 
 export interface JobPayloads {
   'mail.send': { outboxId: string };
   /** companyId rides along so the worker can open the run's scope (RLS) before reading it. */
-  'run.execute': { runId: string; companyId: string; resumeAfter?: string; recovery?: string };
+  'run.execute': {
+    runId: string;
+    companyId: string;
+    resumeAfter?: string;
+    recovery?: string;
+    /** Set when an answered approval resumes the run. */
+    approvalId?: string;
+  };
   'maintenance.reconcile': Record<string, never>;
+  'approval.timeout': { approvalId: string; companyId: string };
+  'webhook.deliver': { deliveryId: string; companyId: string };
 }
 
 /** Attempts, backoff and ids per job. BullMQ ids may not contain ':'. */
@@ -33,15 +44,34 @@ export const JOB_OPTIONS: { [K in keyof JobPayloads]: (payload: JobPayloads[K]) 
   // is retried; the run continues from its logged steps.
   'run.execute': (payload) => ({
     // A resume (a child ended) needs its own id: the parent's first job id is taken.
-    jobId: payload.recovery
-      ? `recover-${payload.runId}-${payload.recovery}`
-      : payload.resumeAfter
-        ? `resume-${payload.runId}-${payload.resumeAfter}`
-        : payload.runId,
+    // An answered approval resumes once: resume-<approval id> (':' is not allowed).
+    jobId: payload.approvalId
+      ? `resume-${payload.approvalId}`
+      : payload.recovery
+        ? `recover-${payload.runId}-${payload.recovery}`
+        : payload.resumeAfter
+          ? `resume-${payload.runId}-${payload.resumeAfter}`
+          : payload.runId,
     attempts: 5,
     backoff: { type: 'exponential', delay: 500 },
     removeOnComplete: 1_000,
     removeOnFail: 5_000,
   }),
   'maintenance.reconcile': () => ({ removeOnComplete: 100, removeOnFail: 100 }),
+  // Delayed by the approval's timeoutMs; one per approval.
+  'approval.timeout': (payload) => ({
+    jobId: `approval-timeout-${payload.approvalId}`,
+    attempts: 5,
+    backoff: { type: 'exponential', delay: 1_000 },
+    removeOnComplete: 1_000,
+    removeOnFail: 5_000,
+  }),
+  // A receiver that is down is retried for about an hour (2 s doubling, 12 attempts).
+  'webhook.deliver': (payload) => ({
+    jobId: `webhook-${payload.deliveryId}`,
+    attempts: 12,
+    backoff: { type: 'exponential', delay: 2_000 },
+    removeOnComplete: 1_000,
+    removeOnFail: 5_000,
+  }),
 };

@@ -7,9 +7,11 @@ export const QueueName = {
   Execution: 'execution',
   /** Document parsing, chunking and embedding. */
   Ingestion: 'ingestion',
-  /** Approval webhooks and mail. */
+  /** Mail. */
   Notifications: 'notifications',
-  /** Reconciler, retention pruning: repeatable housekeeping. */
+  /** Approval webhooks, retried with backoff apart from mail. */
+  Webhooks: 'webhooks',
+  /** Reconciler, approval deadlines, retention pruning: housekeeping. */
   Maintenance: 'maintenance',
 } as const;
 

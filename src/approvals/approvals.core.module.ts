@@ -1,0 +1,15 @@
+import { Module } from '@nestjs/common';
+import { EntitiesModule } from '../entities/entities.module';
+import { NotificationsModule } from '../notifications/notifications.module';
+import { TenancyModule } from '../tenancy/tenancy.module';
+import { ApprovalNotifier } from './approval-notifier';
+import { ApprovalsRepository } from './approvals.repository';
+import { ApprovalsService } from './approvals.service';
+
+/** What both processes need: approvals, their answers and their notifications. */
+@Module({
+  imports: [EntitiesModule, TenancyModule, NotificationsModule],
+  providers: [ApprovalsRepository, ApprovalNotifier, ApprovalsService],
+  exports: [ApprovalsRepository, ApprovalNotifier, ApprovalsService],
+})
+export class ApprovalsCoreModule {}

@@ -1,0 +1,163 @@
+import { InjectQueue } from '@nestjs/bullmq';
+import { Injectable } from '@nestjs/common';
+import type { Queue } from 'bullmq';
+import { EntitiesService } from '../entities/entities.service';
+import { contractViolations } from '../execution/contract';
+import type { HumanApproval, Prisma } from '../infra/database/generated/client';
+import type { TenantScope } from '../infra/database/tenant-scope';
+import { NotFound } from '../infra/http/domain-error';
+import { keyset, toPage, type Page } from '../infra/http/pagination';
+import { JOB_OPTIONS, Jobs } from '../infra/queue/jobs';
+import { QueueName } from '../infra/queue/queue-names';
+import { requireRole, type Caller } from '../tenancy/caller';
+import { CompaniesService } from '../tenancy/companies.service';
+import { ApprovalNotifier } from './approval-notifier';
+import { toApprovalResponse } from './approval-response';
+import { rulesOf } from './approval-rules';
+import { ApprovalNotPending, EditInvalid, EditNotApplicable } from './approvals.errors';
+import { ApprovalsRepository, type Answer } from './approvals.repository';
+import type { AnswerApprovalDto, ListApprovalsQuery, RejectApprovalDto } from './dto/approval.dto';
+
+/** What the approver sees and may edit (see RunExecutor's checkpoints). */
+export interface ApprovalSnapshot {
+  rule: number;
+  trigger: string;
+  pending?: { kind: 'tool' | 'child' | 'run'; name: string; entityId: string; arguments: unknown };
+  output?: unknown;
+}
+
+/**
+ * Answers to human approvals. An answer is one conditional update (exactly one wins);
+ * the run it releases is resumed by a job with the approval's id, so it continues
+ * once. Timeouts apply `onTimeout` the same way.
+ */
+@Injectable()
+export class ApprovalsService {
+  constructor(
+    private readonly approvals: ApprovalsRepository,
+    private readonly entities: EntitiesService,
+    private readonly companies: CompaniesService,
+    private readonly notifier: ApprovalNotifier,
+    @InjectQueue(QueueName.Execution) private readonly execution: Queue,
+  ) {}
+
+  async list(
+    caller: Caller,
+    query: ListApprovalsQuery,
+  ): Promise<Page<ReturnType<typeof toApprovalResponse>>> {
+    const rows = await this.approvals.list(
+      caller.scope,
+      { status: query.status ?? 'PENDING', runId: query.runId },
+      keyset(query),
+    );
+    return toPage(rows, query, toApprovalResponse);
+  }
+
+  async get(caller: Caller, id: string): Promise<HumanApproval> {
+    const approval = await this.approvals.findVisible(caller.scope, id);
+    if (!approval) throw new NotFound('Approval');
+    return approval;
+  }
+
+  async approve(caller: Caller, id: string, dto: AnswerApprovalDto): Promise<HumanApproval> {
+    const approval = await this.answerable(caller, id);
+    const snapshot = approval.contextSnapshot as unknown as ApprovalSnapshot;
+    if (dto.editedInput !== undefined)
+      await this.checkEditedInput(caller, approval, snapshot, dto.editedInput);
+    if (dto.editedOutput !== undefined) await this.checkEditedOutput(caller, approval, dto.editedOutput);
+    return this.settle(caller.scope, approval, {
+      status: 'APPROVED',
+      respondedBy: caller.userId,
+      reviewerNotes: dto.notes ?? null,
+      editedInput: dto.editedInput as Prisma.InputJsonValue | undefined,
+      editedOutput: dto.editedOutput as Prisma.InputJsonValue | undefined,
+    });
+  }
+
+  async reject(caller: Caller, id: string, dto: RejectApprovalDto): Promise<HumanApproval> {
+    const approval = await this.answerable(caller, id);
+    return this.settle(caller.scope, approval, {
+      status: 'REJECTED',
+      respondedBy: caller.userId,
+      reviewerNotes: dto.notes ?? null,
+    });
+  }
+
+  /** The delayed timeout job: applies onTimeout if the approval is still PENDING. */
+  async expire(approvalId: string, companyId: string): Promise<void> {
+    const { scope } = await this.companies.runContext(companyId);
+    const approval = await this.approvals.findVisible(scope, approvalId);
+    if (!approval || approval.status !== 'PENDING') return;
+    const answer: Answer =
+      approval.onTimeout === 'approve'
+        ? { status: 'APPROVED', reviewerNotes: 'Approved automatically when the deadline passed.' }
+        : { status: 'EXPIRED', reviewerNotes: 'No answer before the deadline.' };
+    await this.settle(scope, approval, answer, false).catch((error: unknown) => {
+      // Answered by a person meanwhile: nothing left to do.
+      if (!(error instanceof ApprovalNotPending)) throw error;
+    });
+  }
+
+  private async answerable(caller: Caller, id: string): Promise<HumanApproval> {
+    const approval = await this.get(caller, id);
+    requireRole(caller, 'approver');
+    if (approval.status !== 'PENDING') throw new ApprovalNotPending(approval.status);
+    return approval;
+  }
+
+  private async settle(
+    scope: TenantScope,
+    approval: HumanApproval,
+    answer: Answer,
+    beforeDeadline = true,
+  ): Promise<HumanApproval> {
+    const result = await this.approvals.answer(scope, approval.id, answer, beforeDeadline);
+    if (!result) {
+      const now = await this.approvals.findVisible(scope, approval.id);
+      const expired = now?.status === 'PENDING' && !!now.expiresAt && now.expiresAt <= new Date();
+      throw new ApprovalNotPending(now?.status ?? approval.status, expired || now?.status === 'EXPIRED');
+    }
+    const payload = { runId: result.run.id, companyId: result.run.companyId, approvalId: approval.id };
+    await this.execution.add(Jobs.ExecuteRun.name, payload, JOB_OPTIONS['run.execute'](payload));
+    const entity = await this.entities.findForRun(scope, result.run.entityId);
+    const snapshot = result.approval.contextSnapshot as unknown as ApprovalSnapshot;
+    await this.notifier.notify(
+      scope,
+      result.approval,
+      entity ? rulesOf(entity)[snapshot.rule] : undefined,
+      'approval.resolved',
+    );
+    return result.approval;
+  }
+
+  /** editedInput replaces the pending call's arguments: it must fit the callee's input contract. */
+  private async checkEditedInput(
+    caller: Caller,
+    approval: HumanApproval,
+    snapshot: ApprovalSnapshot,
+    edited: unknown,
+  ): Promise<void> {
+    if (!snapshot.pending) throw new EditNotApplicable('editedInput', approval.checkpoint);
+    const callee = await this.entities.findForRun(caller.scope, snapshot.pending.entityId);
+    const violations = contractViolations(
+      (callee?.ioContract as { input?: unknown } | null)?.input,
+      edited,
+      '/editedInput',
+    );
+    if (violations.length) throw new EditInvalid(violations);
+  }
+
+  /** editedOutput replaces the output under review: it must fit the run's output contract. */
+  private async checkEditedOutput(caller: Caller, approval: HumanApproval, edited: unknown): Promise<void> {
+    if (approval.checkpoint !== 'output_review')
+      throw new EditNotApplicable('editedOutput', approval.checkpoint);
+    const run = await this.approvals.runOf(caller.scope, approval.runId);
+    const entity = run ? await this.entities.findForRun(caller.scope, run.entityId) : null;
+    const violations = contractViolations(
+      (entity?.ioContract as { output?: unknown } | null)?.output,
+      edited,
+      '/editedOutput',
+    );
+    if (violations.length) throw new EditInvalid(violations);
+  }
+}
