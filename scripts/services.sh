@@ -324,12 +324,26 @@ ensure_redis() {
   wait_for 15 redis_up || die "redis-server did not answer PING on port $REDIS_PORT"
 }
 
+# ------------------------------------------------------------------ chromium
+# Headless Chromium for the test of the approvals inbox page (playwright-core drives
+# Debian's package; Playwright's own browser download is not reachable here).
+ensure_chromium() {
+  [ -x /usr/bin/chromium ] && return 0
+  if ! is_debian_root; then
+    log "note: /usr/bin/chromium is missing; the approvals page test needs it (Debian: apt-get install chromium)"
+    return 0
+  fi
+  log "installing chromium (apt) for the approvals page test"
+  apt_install chromium
+}
+
 # ----------------------------------------------------------------------- main
 ensure_postgres
 ensure_pgvector
 ensure_database
 ensure_app_role
 ensure_redis
+ensure_chromium
 
 vector_version="$(sql "$ADMIN_DB" -Atc "SELECT extversion FROM pg_extension WHERE extname = 'vector'")"
 echo "services: postgres (pgvector $vector_version) and redis ready"

@@ -32,6 +32,7 @@ export function configureHttpApp(app: INestApplication): void {
     exclude: [
       { path: 'health/*path', method: RequestMethod.ALL },
       { path: 'metrics', method: RequestMethod.ALL },
+      { path: 'console/*path', method: RequestMethod.GET },
     ],
   });
   app.useGlobalPipes(new ProblemValidationPipe());

@@ -25,6 +25,7 @@ describe('human approvals', () => {
   let receiver: Server;
   let hookUrl = '';
   const hooks: { headers: IncomingHttpHeaders; body: string }[] = [];
+  let flaky = 0;
   let world: World;
   let tenantId: string;
   let h: Record<'member' | 'approver' | 'admin' | 'other', Record<string, string>>;
@@ -38,7 +39,8 @@ describe('human approvals', () => {
       request.on('data', (chunk: Buffer) => (body += chunk.toString()));
       request.on('end', () => {
         hooks.push({ headers: request.headers, body });
-        response.writeHead(204).end();
+        // /flaky fails its first delivery: the retry (with backoff) must get through.
+        response.writeHead(request.url === '/flaky' && flaky++ === 0 ? 500 : 204).end();
       });
     });
     await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
@@ -188,6 +190,21 @@ describe('human approvals', () => {
     expect(hooks.some((x) => x.body.includes('approval.resolved') && x.body.includes(approval.id))).toBe(
       true,
     );
+  });
+
+  it('retries a webhook the receiver refused, with backoff, and logs every attempt', async () => {
+    const flakyUrl = hookUrl.replace('/hook', '/flaky');
+    const entity = await action({
+      approvals: [{ trigger: 'before_run', channels: [{ type: 'webhook', url: flakyUrl, secret: SECRET }] }],
+    });
+    const runId = await start(entity.id);
+    const approval = await approvalOf(runId);
+    const [delivery] = await db.admin.webhookDelivery.findMany({ where: { approvalId: approval.id } });
+    expect(delivery).toMatchObject({ status: 'delivered', attempts: 2, lastStatusCode: 204 });
+    const attempts = hooks.filter((x) => x.body.includes(approval.id));
+    expect(attempts).toHaveLength(2);
+    expect(attempts[0].body).toBe(attempts[1].body);
+    expect(attempts[0].headers['x-hirebuddha-delivery']).toBe(delivery.id);
   });
 
   it('lets exactly one of 50 concurrent answers win, and the run resumes once', async () => {
