@@ -14,5 +14,7 @@ module.exports = {
   globalSetup: '<rootDir>/test/setup/global-setup.ts',
   globalTeardown: '<rootDir>/test/setup/global-teardown.ts',
   testTimeout: 30_000,
-  forceExit: false,
+  // A file whose setup failed may leave a worker or pool open; the run must still end
+  // (CI has a deadline). Clean runs close everything themselves.
+  forceExit: true,
 };

@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { HierarchicalEntity } from '../infra/database/generated/client';
 
-export type ApprovalTrigger = 'before_run' | 'before_tool' | 'before_child' | 'cost_above' | 'output_review';
+/** The configurable triggers, and `budget_exceeded` (governance.budget.onExceeded: approval). */
+export type ApprovalTrigger =
+  'before_run' | 'before_tool' | 'before_child' | 'cost_above' | 'output_review' | 'budget_exceeded';
 
 export type ApprovalChannel =
   { type: 'webhook'; url: string; secret?: string } | { type: 'email'; to: string[] };

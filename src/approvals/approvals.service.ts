@@ -18,11 +18,27 @@ import { ApprovalNotPending, EditInvalid, EditNotApplicable } from './approvals.
 import { ApprovalsRepository, type Answer } from './approvals.repository';
 import type { AnswerApprovalDto, ListApprovalsQuery, RejectApprovalDto } from './dto/approval.dto';
 
+/** A budget approval's edit: the run's new caps. */
+const BUDGET_EDIT_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  minProperties: 1,
+  properties: {
+    maxCostUsd: {
+      anyOf: [
+        { type: 'string', pattern: '^(?:0|[1-9][0-9]{0,11})(?:\\.[0-9]{1,10})?$' },
+        { type: 'number', minimum: 0 },
+      ],
+    },
+    maxTokens: { type: 'integer', minimum: 1, maximum: 100_000_000 },
+  },
+};
+
 /** What the approver sees and may edit (see RunExecutor's checkpoints). */
 export interface ApprovalSnapshot {
   rule: number;
   trigger: string;
-  pending?: { kind: 'tool' | 'child' | 'run'; name: string; entityId: string; arguments: unknown };
+  pending?: { kind: 'tool' | 'child' | 'run' | 'budget'; name: string; entityId: string; arguments: unknown };
   output?: unknown;
 }
 
@@ -138,6 +154,11 @@ export class ApprovalsService {
     edited: unknown,
   ): Promise<void> {
     if (!snapshot.pending) throw new EditNotApplicable('editedInput', approval.checkpoint);
+    if (snapshot.pending.kind === 'budget') {
+      const violations = contractViolations(BUDGET_EDIT_SCHEMA, edited, '/editedInput');
+      if (violations.length) throw new EditInvalid(violations);
+      return;
+    }
     const callee = await this.entities.findForRun(caller.scope, snapshot.pending.entityId);
     const violations = contractViolations(
       (callee?.ioContract as { input?: unknown } | null)?.input,

@@ -27,6 +27,8 @@ export class BillingRefusal extends Error {
   constructor(
     readonly code: 'BUDGET_EXCEEDED' | 'CREDENTIALS_UNREADABLE',
     message: string,
+    /** Which budget said no: `run:<id>` or `company:<id>`. */
+    readonly blocker?: string,
   ) {
     super(message);
   }
@@ -140,6 +142,7 @@ export class Ledger {
         kind === 'run'
           ? `The call would exceed the budget of run ${id} (governance.budget); nothing more is spent.`
           : `The call would exceed the monthly budget of company ${id}; nothing more is spent.`,
+        blocker,
       );
     }
   }

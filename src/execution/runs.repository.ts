@@ -150,6 +150,15 @@ export class RunsRepository {
     return this.db.run(scope, (tx) => tx.executionRun.findMany({ where: { parentRunId } }));
   }
 
+  /** A run's own budget, as an approver raised it. */
+  async setBudget(
+    scope: TenantScope,
+    runId: string,
+    budget: { budgetUsd?: Prisma.Decimal | string; budgetTokens?: bigint },
+  ): Promise<void> {
+    await this.db.run(scope, (tx) => tx.executionRun.update({ where: { id: runId }, data: budget }));
+  }
+
   /** The run's input as a before_run approval edited it. */
   async saveInput(scope: TenantScope, runId: string, input: Prisma.JsonValue): Promise<void> {
     await this.db.run(scope, (tx) =>

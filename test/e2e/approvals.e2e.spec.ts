@@ -429,6 +429,66 @@ describe('human approvals', () => {
     expect(anthropic.requests.length - before).toBe(2);
   });
 
+  it('pauses a run about to overrun its own budget, when governance says so, until an approver raises it', async () => {
+    // Priced by the output SKU the cost_above test put in the catalog.
+    const entity = () =>
+      action(
+        { budget: { maxCostUsd: '0.000001', onExceeded: 'approval' } },
+        {
+          capabilities: {
+            model: { name: 'claude-sonnet-5-5', maxTokens: 32 },
+            action: { kind: 'llm', prompt: 'go' },
+          },
+        },
+      );
+    const before = anthropic.requests.length;
+    const raised = await start((await entity()).id);
+    expect((await runOf(raised)).status).toBe('AWAITING_APPROVAL');
+    expect(anthropic.requests.length).toBe(before);
+    const approval = await approvalOf(raised);
+    expect(approval).toMatchObject({
+      checkpoint: 'budget_exceeded',
+      contextSnapshot: { pending: { kind: 'budget' } },
+    });
+    const invalid = await api('POST', `/approvals/${approval.id}/approve`, h.approver, {
+      editedInput: { maxCostUsd: 'lots' },
+    });
+    expect(invalid.statusCode).toBe(422);
+    await api('POST', `/approvals/${approval.id}/approve`, h.approver, {
+      editedInput: { maxCostUsd: '0.5' },
+    });
+    await drain();
+    expect(await runOf(raised)).toMatchObject({ status: 'COMPLETED' });
+    expect(
+      (await db.admin.executionRun.findUniqueOrThrow({ where: { id: raised } })).budgetUsd?.toFixed(2),
+    ).toBe('0.50');
+
+    // Approved without an edit: just this call may go through.
+    const once = await start((await entity()).id);
+    await api('POST', `/approvals/${(await approvalOf(once)).id}/approve`, h.approver, {});
+    await drain();
+    expect(await runOf(once)).toMatchObject({ status: 'COMPLETED' });
+    expect(anthropic.requests.length).toBe(before + 2);
+    const row = await db.admin.executionRun.findUniqueOrThrow({ where: { id: once } });
+    expect(row.totalCostUsd.lte(row.budgetUsd!)).toBe(true);
+
+    // Without onExceeded: approval, the run fails at once, as before.
+    const strict = await start(
+      (
+        await action(
+          { budget: { maxCostUsd: '0.000001' } },
+          {
+            capabilities: {
+              model: { name: 'claude-sonnet-5-5', maxTokens: 32 },
+              action: { kind: 'llm', prompt: 'go' },
+            },
+          },
+        )
+      ).id,
+    );
+    expect(await runOf(strict)).toMatchObject({ status: 'FAILED', errorCode: 'BUDGET_EXCEEDED' });
+  });
+
   it('reviews the output: an edit replaces it, and must fit the output contract', async () => {
     anthropic.reply({ text: 'draft' });
     const entity = await action(

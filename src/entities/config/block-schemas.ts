@@ -555,6 +555,11 @@ export const GOVERNANCE_SCHEMA: JsonSchema = {
           maximum: 604_800_000,
           description: 'Wall-clock cap, 1 s to 7 days.',
         },
+        onExceeded: {
+          enum: ['fail', 'approval'],
+          description:
+            'When a call would overrun this run’s own budget: `fail` (default) ends the run BUDGET_EXCEEDED; `approval` pauses it for an approver, who may raise the budget (editedInput `{maxCostUsd?, maxTokens?}`) or let just this call through.',
+        },
       },
     },
     approvals: {

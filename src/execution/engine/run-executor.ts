@@ -504,7 +504,7 @@ export class RunExecutor {
       body.max_tokens,
       access.prices,
     );
-    await this.billing(() => this.ledger.reserve(scope, run.id, stepKey, worst.usd, worst.tokens));
+    await this.reserve(scope, run, entity, stepKey, worst.usd, worst.tokens);
     let result: LlmResult;
     try {
       result = await this.llm.complete(body, access.credentials);
@@ -547,6 +547,67 @@ export class RunExecutor {
       { rows: charges.rows, total: charges.total.toFixed(10), unpriced: charges.unpriced },
     );
     return result;
+  }
+
+  /**
+   * Reserves a call's worst case. When it would overrun this run's own budget and
+   * governance.budget.onExceeded is `approval`, the run pauses for an approver, who
+   * raises the budget (editedInput `{maxCostUsd?, maxTokens?}`) or, answering without
+   * an edit, lets this one call through (the budget grows by exactly its worst case).
+   */
+  private async reserve(
+    scope: TenantScope,
+    run: ExecutionRun,
+    entity: HierarchicalEntity,
+    stepKey: string,
+    usd: Prisma.Decimal,
+    tokens: number,
+  ): Promise<void> {
+    try {
+      await this.ledger.reserve(scope, run.id, stepKey, usd, tokens);
+      return;
+    } catch (error) {
+      const onExceeded = (entity.governance as { budget?: { onExceeded?: string } } | null)?.budget
+        ?.onExceeded;
+      const ownBudget = error instanceof BillingRefusal && error.blocker === `run:${run.id}`;
+      if (!ownBudget || onExceeded !== 'approval') {
+        if (error instanceof BillingRefusal) throw new RunFailure(error.code, error.message);
+        throw error;
+      }
+    }
+    const approval = await this.checkpoint(scope, run, entity, {
+      trigger: 'budget_exceeded',
+      rule: { trigger: 'budget_exceeded' },
+      index: -1,
+      key: `approval-budget-${stepKey}`,
+      pending: {
+        kind: 'budget',
+        name: 'governance.budget',
+        entityId: entity.id,
+        arguments: { call: stepKey },
+      },
+    });
+    const current = (await this.runs.findById(scope, run.id))!;
+    const edited = (approval.editedInput ?? null) as {
+      maxCostUsd?: string | number;
+      maxTokens?: number;
+    } | null;
+    await this.runs.setBudget(scope, run.id, {
+      budgetUsd:
+        edited?.maxCostUsd !== undefined
+          ? new Prisma.Decimal(edited.maxCostUsd)
+          : current.budgetUsd === null
+            ? undefined
+            : current.totalCostUsd.add(current.reservedUsd).add(usd),
+      budgetTokens:
+        edited?.maxTokens !== undefined
+          ? BigInt(edited.maxTokens)
+          : current.budgetTokens === null
+            ? undefined
+            : current.totalTokens + current.reservedTokens + BigInt(tokens),
+    });
+    // Raised too little: the run ends as it would have without the approval.
+    await this.billing(() => this.ledger.reserve(scope, run.id, stepKey, usd, tokens));
   }
 
   /** Billing refusals (budget, unreadable key) end the run with their own code. */
@@ -904,7 +965,7 @@ export class RunExecutor {
     if (sku && !price) this.logger.warn(`run ${run.id}: tool SKU ${sku} has no price; billed at zero`);
     if (price) {
       const worst = toolWorstCase(price, this.config.env.HTTP_ACTION_MAX_RESPONSE_BYTES);
-      await this.billing(() => this.ledger.reserve(scope, run.id, stepKey, worst, 0));
+      await this.reserve(scope, run, entity, stepKey, worst, 0);
     }
     const base = { stepKey, toolName, toolKind, inputPayload: (input ?? null) as Prisma.InputJsonValue };
     const started = performance.now();
