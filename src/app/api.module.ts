@@ -3,6 +3,7 @@ import type { AppConfig } from '../infra/config/config';
 import { InfraModule } from '../infra/infra.module';
 import { ApprovalsModule } from '../approvals/approvals.module';
 import { BillingModule } from '../billing/billing.module';
+import { KnowledgeModule } from '../knowledge/knowledge.module';
 import { HealthController } from '../infra/health/health.controller';
 import { EntitiesModule } from '../entities/entities.module';
 import { ExecutionModule } from '../execution/execution.module';
@@ -23,6 +24,7 @@ export class ApiModule {
         BillingModule,
         ExecutionModule,
         ApprovalsModule,
+        KnowledgeModule,
       ],
       controllers: [HealthController],
     };

@@ -1,4 +1,5 @@
 import { RequestMethod, type INestApplication } from '@nestjs/common';
+import multipart from '@fastify/multipart';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import type { AppConfig } from '../infra/config/config';
 import { Logger } from 'nestjs-pino';
@@ -16,7 +17,11 @@ export function createFastifyAdapter(config: AppConfig): FastifyAdapter {
     bodyLimit: 1024 * 1024,
     trustProxy: config.env.TRUST_PROXY,
   });
+  // Document uploads: streamed, one file part, capped at DOCUMENT_MAX_BYTES.
   const fastify = adapter.getInstance();
+  void fastify.register(multipart, {
+    limits: { fileSize: config.env.DOCUMENT_MAX_BYTES, files: 1, fields: 10, parts: 12 },
+  });
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header(REQUEST_ID_HEADER, request.id);
     done();

@@ -3,6 +3,7 @@ import type { AppConfig } from '../infra/config/config';
 import { ApprovalsWorkerModule } from '../approvals/approvals.worker.module';
 import { ExecutionWorkerModule } from '../execution/execution.worker.module';
 import { InfraModule } from '../infra/infra.module';
+import { KnowledgeWorkerModule } from '../knowledge/knowledge.worker.module';
 import { NotificationsWorkerModule } from '../notifications/notifications.worker.module';
 
 /** What a worker process loads: every domain's *.worker.module (processors). */
@@ -16,6 +17,7 @@ export class WorkerModule {
         NotificationsWorkerModule,
         ExecutionWorkerModule,
         ApprovalsWorkerModule,
+        KnowledgeWorkerModule,
       ],
     };
   }

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ApprovalsCoreModule } from '../approvals/approvals.core.module';
 import { BillingCoreModule } from '../billing/billing.core.module';
+import { KnowledgeCoreModule } from '../knowledge/knowledge.core.module';
 import { EntitiesModule } from '../entities/entities.module';
 import { TenancyModule } from '../tenancy/tenancy.module';
 import { RunExecutor } from './engine/run-executor';
@@ -12,7 +13,7 @@ import { RunsRepository } from './runs.repository';
 
 /** The worker side of execution, loaded only by worker processes. */
 @Module({
-  imports: [EntitiesModule, TenancyModule, BillingCoreModule, ApprovalsCoreModule],
+  imports: [EntitiesModule, TenancyModule, BillingCoreModule, ApprovalsCoreModule, KnowledgeCoreModule],
   providers: [RunsRepository, RunExecutor, ExecutionProcessor, LlmGateway, Reconciler, MaintenanceProcessor],
 })
 export class ExecutionWorkerModule {}

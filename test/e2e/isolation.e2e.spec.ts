@@ -11,6 +11,7 @@ type World = TenancyWorld & {
   victimRunId?: string;
   victimIntegrationId?: string;
   victimApprovalId?: string;
+  victimDocumentId?: string;
 };
 
 type Method = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
@@ -44,6 +45,10 @@ const RESOURCES: Record<string, ResourceKind> = {
   '/api/v1/approvals/{id}': {
     victimId: (world) => world.victimApprovalId!,
     snapshot: (db, id) => db.admin.humanApproval.findUnique({ where: { id } }),
+  },
+  '/api/v1/documents/{id}': {
+    victimId: (world) => world.victimDocumentId!,
+    snapshot: (db, id) => db.admin.document.findUnique({ where: { id }, omit: { content: true } }),
   },
   '/api/v1/integrations/{id}': {
     victimId: (world) => world.victimIntegrationId!,
@@ -146,6 +151,18 @@ describe('tenant isolation', () => {
         },
       })
     ).id;
+    world.victimDocumentId = (
+      await db.admin.document.create({
+        data: {
+          companyId: victimTenant.company.id,
+          filename: 'victim.txt',
+          mimeType: 'text/plain',
+          sizeBytes: 6,
+          contentHash: 'a'.repeat(64),
+          uploadStatus: 'READY',
+        },
+      })
+    ).id;
     routes = routesWithIds((await app.inject({ method: 'GET', url: '/api/v1/openapi.json' })).json());
   });
 
@@ -183,6 +200,8 @@ describe('tenant isolation', () => {
         'GET /api/v1/integrations/{id}',
         'PATCH /api/v1/integrations/{id}',
         'DELETE /api/v1/integrations/{id}',
+        'GET /api/v1/documents/{id}',
+        'DELETE /api/v1/documents/{id}',
       ]),
     );
   });

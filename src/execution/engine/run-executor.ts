@@ -37,6 +37,7 @@ import {
   type ApprovalTrigger,
 } from '../../approvals/approval-rules';
 import { ApprovalsRepository } from '../../approvals/approvals.repository';
+import { DocumentsService } from '../../knowledge/documents.service';
 import type { ApprovalSnapshot } from '../../approvals/approvals.service';
 import type { HumanApproval } from '../../infra/database/generated/client';
 import { redact, redactedValues } from './redaction';
@@ -101,12 +102,30 @@ interface Checkpoint {
 
 const WAITING = Symbol('waiting for children');
 
+/** The tool an AGENT with capabilities.knowledge gets, answered by a knowledge search. */
+const KNOWLEDGE_TOOL = 'search_knowledge';
+const KNOWLEDGE_TOOL_DEFINITION: Anthropic.Tool = {
+  name: KNOWLEDGE_TOOL,
+  description:
+    'Search the documents this agent may use. Returns the best matching passages with their document, filename and position.',
+  input_schema: {
+    type: 'object',
+    properties: {
+      query: { type: 'string', description: 'What to look for, in plain words.' },
+      topK: { type: 'integer', minimum: 1, maximum: 50, description: 'How many passages (default 5).' },
+    },
+    required: ['query'],
+  },
+};
+
 interface ActionConfig {
   kind: 'llm' | 'http' | 'builtin' | 'retrieval';
   /** The registry SKU a tool call is billed under. */
   sku?: string;
   name?: BuiltinName;
   args?: unknown;
+  query?: string;
+  topK?: number;
   prompt?: string;
   method?: string;
   url?: string;
@@ -138,6 +157,7 @@ export class RunExecutor {
     private readonly ledger: Ledger,
     private readonly approvals: ApprovalsRepository,
     private readonly notifier: ApprovalNotifier,
+    private readonly documents: DocumentsService,
     private readonly config: AppConfig,
     @InjectQueue(QueueName.Execution) private readonly queue: Queue,
     @InjectQueue(QueueName.Maintenance) private readonly maintenance: Queue,
@@ -371,10 +391,14 @@ export class RunExecutor {
     const action = (entity.capabilities as { action?: ActionConfig } | null)?.action;
     if (action?.kind === 'llm') return this.llmAction(scope, run, entity, action, templateScope);
     if (action?.kind === 'http') return this.httpAction(scope, run, entity, action, templateScope);
+    if (action?.kind === 'retrieval') {
+      const query = renderTemplate(action.query ?? '', templateScope);
+      return this.searchKnowledge(scope, run, entity, 'action', query, action.topK, action.sku);
+    }
     if (action?.kind !== 'builtin' || !action.name) {
       throw new RunFailure(
         'UNSUPPORTED_ACTION',
-        `ACTIONs of kind ${action?.kind ?? 'none'} are not available yet; builtins run.`,
+        `An ACTION needs capabilities.action (llm, http, builtin or retrieval); this one has ${action?.kind ?? 'none'}.`,
       );
     }
     return this.step(
@@ -610,6 +634,36 @@ export class RunExecutor {
     await this.billing(() => this.ledger.reserve(scope, run.id, stepKey, usd, tokens));
   }
 
+  /** A knowledge search, logged as a tool call (replayed from its log like any step). */
+  private searchKnowledge(
+    scope: TenantScope,
+    run: ExecutionRun,
+    entity: HierarchicalEntity,
+    stepKey: string,
+    query: string,
+    topK?: number,
+    sku?: string,
+  ): Promise<unknown> {
+    return this.step(
+      scope,
+      run,
+      entity,
+      stepKey,
+      KNOWLEDGE_TOOL,
+      'retrieval',
+      { query, topK },
+      async () =>
+        (await this.documents.searchForRun(scope, entity, query, topK)).map((hit) => ({
+          documentId: hit.documentId,
+          filename: hit.filename,
+          chunkIndex: hit.chunkIndex,
+          content: hit.content,
+          score: hit.score,
+        })),
+      sku,
+    );
+  }
+
   /** Billing refusals (budget, unreadable key) end the run with their own code. */
   private async billing<T>(work: () => Promise<T>): Promise<T> {
     try {
@@ -635,7 +689,12 @@ export class RunExecutor {
     entity: HierarchicalEntity,
     templateScope: TemplateScope,
   ): Promise<unknown> {
-    const capabilities = (entity.capabilities ?? {}) as { model?: ModelConfig; tools?: string[] };
+    const capabilities = (entity.capabilities ?? {}) as {
+      model?: ModelConfig;
+      tools?: string[];
+      knowledge?: object;
+    };
+    const knowledge = capabilities.knowledge !== undefined;
     const maxIterations = (entity.planning as { maxIterations?: number } | null)?.maxIterations ?? 10;
     const tools = await this.toolsOf(scope, entity, capabilities.tools ?? []);
     const state = (run.contextState ?? {}) as AgentState;
@@ -667,6 +726,33 @@ export class RunExecutor {
       if (queued.length) {
         while (queued.length) {
           const call = queued[0];
+          if (call.name === KNOWLEDGE_TOOL) {
+            // Answered in place, not by a child run: a search of the agent's knowledge.
+            const args = (call.input ?? {}) as { query?: unknown; topK?: unknown };
+            let content: string;
+            let failed = false;
+            try {
+              content = JSON.stringify(
+                await this.searchKnowledge(
+                  scope,
+                  run,
+                  entity,
+                  `knowledge-${iteration}-${call.index}`,
+                  typeof args.query === 'string' ? args.query : JSON.stringify(args.query ?? ''),
+                  typeof args.topK === 'number'
+                    ? Math.min(Math.max(Math.trunc(args.topK), 1), 50)
+                    : undefined,
+                ),
+              );
+            } catch (error) {
+              if (!(error instanceof RunFailure)) throw error;
+              content = error.message;
+              failed = true;
+            }
+            decided.push({ type: 'tool_result', tool_use_id: call.toolUseId, content, is_error: failed });
+            queued = queued.slice(1);
+            continue;
+          }
           const tool = tools.find((t) => t.tool.name === call.name)!;
           let input = call.input;
           const gate = ruleFor(rules, 'before_tool', call.name);
@@ -749,7 +835,7 @@ export class RunExecutor {
         templateScope,
         `llm-${iteration}`,
         messages,
-        tools.map((t) => t.tool),
+        [...tools.map((t) => t.tool), ...(knowledge ? [KNOWLEDGE_TOOL_DEFINITION] : [])],
         capabilities.model,
       );
       iteration++;
@@ -768,7 +854,7 @@ export class RunExecutor {
         .join('')
         .trim();
       for (const call of calls)
-        if (!tools.some((t) => t.tool.name === call.name))
+        if (call.name !== KNOWLEDGE_TOOL && !tools.some((t) => t.tool.name === call.name))
           throw new RunFailure(
             'UNKNOWN_TOOL',
             `The model called ${call.name}, which this agent does not have.`,

@@ -110,6 +110,21 @@ export const envSchema = z.object({
   WEBHOOK_SIGNING_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
 
+  /** Largest document upload (bytes); bigger ones get 413. */
+  DOCUMENT_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1_024)
+    .max(200 * 1024 * 1024)
+    .default(20 * 1024 * 1024),
+  /** Chunk size and overlap of ingested documents, in tokens. */
+  CHUNK_SIZE_TOKENS: z.coerce.number().int().min(32).max(8_000).default(400),
+  CHUNK_OVERLAP_TOKENS: z.coerce.number().int().min(0).max(2_000).default(60),
+  /** Texts per embedding request. */
+  EMBEDDING_BATCH_SIZE: z.coerce.number().int().min(1).max(1_000).default(64),
+  /** Documents a worker process ingests at once. */
+  INGESTION_CONCURRENCY: z.coerce.number().int().min(1).max(50).default(2),
+
   /** Runs a worker process executes at once (they mostly wait on I/O). */
   EXECUTION_CONCURRENCY: z.coerce.number().int().min(1).max(500).default(10),
   /** Nesting limit of run trees (a root run has depth 0). */

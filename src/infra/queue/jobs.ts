@@ -12,6 +12,7 @@ export const Jobs = {
   Reconcile: { queue: QueueName.Maintenance, name: 'maintenance.reconcile' },
   ApprovalTimeout: { queue: QueueName.Maintenance, name: 'approval.timeout' },
   DeliverWebhook: { queue: QueueName.Webhooks, name: 'webhook.deliver' },
+  IngestDocument: { queue: QueueName.Ingestion, name: 'document.ingest' },
 } as const;
 
 export interface JobPayloads {
@@ -28,6 +29,8 @@ export interface JobPayloads {
   'maintenance.reconcile': Record<string, never>;
   'approval.timeout': { approvalId: string; companyId: string };
   'webhook.deliver': { deliveryId: string; companyId: string };
+  /** contentHash: the upload this job is for; a later upload makes it stale. */
+  'document.ingest': { documentId: string; companyId: string; contentHash: string };
 }
 
 /** Attempts, backoff and ids per job. BullMQ ids may not contain ':'. */
@@ -63,6 +66,14 @@ export const JOB_OPTIONS: { [K in keyof JobPayloads]: (payload: JobPayloads[K]) 
     jobId: `approval-timeout-${payload.approvalId}`,
     attempts: 5,
     backoff: { type: 'exponential', delay: 1_000 },
+    removeOnComplete: 1_000,
+    removeOnFail: 5_000,
+  }),
+  // One job per upload (document and content hash): a duplicate upload is a no-op.
+  'document.ingest': (payload) => ({
+    jobId: `ingest-${payload.documentId}-${payload.contentHash.slice(0, 16)}`,
+    attempts: 3,
+    backoff: { type: 'exponential', delay: 2_000 },
     removeOnComplete: 1_000,
     removeOnFail: 5_000,
   }),
