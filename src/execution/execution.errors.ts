@@ -22,6 +22,12 @@ export class RunTerminal extends DomainError {
   }
 }
 
+export class RunNotFinished extends DomainError {
+  constructor(status: string) {
+    super('conflict', 'RUN_NOT_FINISHED', `Only an ended run can be retried; this one is ${status}.`);
+  }
+}
+
 /** Why a run failed: a stable code for machines, a sentence for people. */
 export class RunFailure extends Error {
   constructor(

@@ -6,6 +6,9 @@ import type { JobPayloads } from '../infra/queue/jobs';
 import { QueueName } from '../infra/queue/queue-names';
 import { RunExecutor } from './engine/run-executor';
 
+/** Where @nestjs/bullmq keeps a processor's worker options (its @Processor second argument). */
+const WORKER_OPTIONS = 'bullmq:worker_metadata';
+
 /** Consumes the execution queue: parse the payload, hand the run to the executor. */
 @Processor(QueueName.Execution)
 export class ExecutionProcessor extends WorkerHost implements OnApplicationBootstrap {
@@ -14,6 +17,16 @@ export class ExecutionProcessor extends WorkerHost implements OnApplicationBoots
     private readonly config: AppConfig,
   ) {
     super();
+    // The worker is built after providers exist, from the class's metadata: the lock
+    // and stalled-check timings come from config, known only now (test: runs.e2e).
+    Reflect.defineMetadata(
+      WORKER_OPTIONS,
+      {
+        lockDuration: config.env.EXECUTION_LOCK_DURATION_MS,
+        stalledInterval: config.env.EXECUTION_STALLED_INTERVAL_MS,
+      },
+      ExecutionProcessor,
+    );
   }
 
   onApplicationBootstrap(): void {

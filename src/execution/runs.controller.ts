@@ -21,7 +21,15 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { CurrentCaller, type Caller } from '../tenancy/caller';
-import { CreateRunDto, ListRunsQuery, LlmLogList, RunPage, RunResponse, ToolLogList } from './dto/run.dto';
+import {
+  CreateRunDto,
+  ListRunsQuery,
+  LlmLogList,
+  RunPage,
+  RunResponse,
+  RunTreeNode,
+  ToolLogList,
+} from './dto/run.dto';
 import { toRunResponse } from './run-response';
 import { RunsService } from './runs.service';
 
@@ -52,6 +60,19 @@ export class RunsController {
   @ApiOkResponse({ type: RunPage })
   list(@CurrentCaller() caller: Caller, @Query() query: ListRunsQuery) {
     return this.runs.list(caller, query);
+  }
+
+  @Get('runs/:id/tree')
+  @ApiOkResponse({ type: RunTreeNode, description: 'Nested, costs rolled up (one recursive query).' })
+  tree(@CurrentCaller() caller: Caller, @Param('id', ParseUUIDPipe) id: string) {
+    return this.runs.tree(caller, id);
+  }
+
+  @Post('runs/:id/retry')
+  @HttpCode(202)
+  @ApiAcceptedResponse({ type: RunResponse, description: 'A new run: same entity, input and context.' })
+  async retry(@CurrentCaller() caller: Caller, @Param('id', ParseUUIDPipe) id: string) {
+    return toRunResponse(await this.runs.retry(caller, id));
   }
 
   @Get('runs/:id')

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { v7 as uuidv7 } from 'uuid';
+import { z } from 'zod';
 import {
   Prisma,
   type ExecutionRun,
@@ -23,6 +24,19 @@ export interface RunFilters {
   from?: string;
   to?: string;
 }
+
+const treeRow = z.object({
+  id: z.string(),
+  entity_id: z.string(),
+  parent_run_id: z.string().nullable(),
+  status: z.string(),
+  error_code: z.string().nullable(),
+  total_cost_usd: z.string(),
+  total_tokens: z.string(),
+  started_at: z.date().nullable(),
+  completed_at: z.date().nullable(),
+});
+export type TreeRow = z.infer<typeof treeRow>;
 
 export type NewRun = Omit<
   Prisma.ExecutionRunUncheckedCreateInput,
@@ -143,6 +157,22 @@ export class RunsRepository {
       if (!isUniqueViolation(error)) throw error;
       return (await this.findByIdempotencyKey(scope, parent.companyId, idempotencyKey))!;
     }
+  }
+
+  /** A run and all its descendants, in one recursive query. */
+  subtree(scope: TenantScope, rootId: string): Promise<TreeRow[]> {
+    return this.db.run(scope, async (tx) => {
+      const rows = await tx.$queryRaw<unknown[]>`
+        WITH RECURSIVE down AS (
+          SELECT * FROM execution_runs WHERE id = ${rootId}::uuid
+          UNION ALL
+          SELECT r.* FROM execution_runs r JOIN down ON r.parent_run_id = down.id
+        )
+        SELECT id::text, entity_id::text, parent_run_id::text, status::text, error_code,
+               total_cost_usd::text, total_tokens::text, started_at, completed_at
+          FROM down ORDER BY id`;
+      return z.array(treeRow).parse(rows);
+    });
   }
 
   /** Every child run of a parent, in one query. */

@@ -5,7 +5,7 @@ import type { Queue } from 'bullmq';
 import { Ledger } from '../billing/ledger';
 import { runBudget } from '../billing/run-budget';
 import { EntitiesService } from '../entities/entities.service';
-import type { ExecutionRun, Prisma, RunStatus } from '../infra/database/generated/client';
+import { Prisma, type ExecutionRun, type RunStatus } from '../infra/database/generated/client';
 import { DomainError, NotFound, ValidationFailed } from '../infra/http/domain-error';
 import { keyset, toPage, type Page } from '../infra/http/pagination';
 import { JOB_OPTIONS, Jobs } from '../infra/queue/jobs';
@@ -13,8 +13,8 @@ import { QueueName } from '../infra/queue/queue-names';
 import { inScope, requireRole, type Caller } from '../tenancy/caller';
 import { CompaniesService } from '../tenancy/companies.service';
 import { contractViolations } from './contract';
-import type { CreateRunDto, ListRunsQuery, RunResponse } from './dto/run.dto';
-import { EntityNotRunnable, IdempotencyConflict, RunTerminal } from './execution.errors';
+import type { CreateRunDto, ListRunsQuery, RunResponse, RunTreeNode } from './dto/run.dto';
+import { EntityNotRunnable, IdempotencyConflict, RunNotFinished, RunTerminal } from './execution.errors';
 import { isTerminal } from './run-status';
 import { toRunResponse } from './run-response';
 import { RunsRepository } from './runs.repository';
@@ -63,6 +63,7 @@ export class RunsService {
     entityId: string,
     dto: CreateRunDto,
     idempotencyKey?: string,
+    metadata: Prisma.InputJsonObject = {},
   ): Promise<ExecutionRun> {
     const entity = await this.entities.get(caller, entityId);
     requireRole(caller, 'member');
@@ -107,6 +108,7 @@ export class RunsService {
       spanId: newSpanId(),
       idempotencyKey,
       idempotencyHash: hash,
+      metadata,
       ...runBudget(entity.governance),
     });
     // Lost the race for this key to a concurrent request: answer with its run.
@@ -146,6 +148,49 @@ export class RunsService {
   async describe(caller: Caller, id: string): Promise<RunResponse> {
     const run = await this.get(caller, id);
     return toRunResponse(run, await this.runs.children(caller.scope, id));
+  }
+
+  /** The run and its descendants as a tree; each node's totals include its subtree. */
+  async tree(caller: Caller, id: string): Promise<RunTreeNode> {
+    await this.get(caller, id);
+    const rows = await this.runs.subtree(caller.scope, id);
+    const nodes = new Map<string, RunTreeNode>(
+      rows.map((row) => [
+        row.id,
+        {
+          id: row.id,
+          entityId: row.entity_id,
+          parentRunId: row.parent_run_id,
+          status: row.status,
+          errorCode: row.error_code,
+          totalCostUsd: new Prisma.Decimal(row.total_cost_usd).toFixed(6),
+          totalTokens: Number(row.total_tokens),
+          startedAt: row.started_at?.toISOString() ?? null,
+          completedAt: row.completed_at?.toISOString() ?? null,
+          children: [],
+        },
+      ]),
+    );
+    for (const node of nodes.values())
+      if (node.id !== id && node.parentRunId) nodes.get(node.parentRunId)?.children.push(node);
+    return nodes.get(id)!;
+  }
+
+  /** A new run of the same entity with the same input and context (metadata.retryOf). */
+  async retry(caller: Caller, id: string): Promise<ExecutionRun> {
+    const run = await this.get(caller, id);
+    if (!isTerminal(run.status)) throw new RunNotFinished(run.status);
+    return this.create(
+      caller,
+      run.entityId,
+      {
+        input: run.inputData,
+        context: (run.context ?? {}) as Record<string, unknown>,
+        test: run.isTest,
+      } as CreateRunDto,
+      undefined,
+      { retryOf: run.id },
+    );
   }
 
   /** Cancels the run and its unfinished descendants; a worker checks the status before

@@ -189,6 +189,57 @@ describe('run trees (SKILL and PROCESS)', () => {
     });
   });
 
+  it('shows a run tree nested, and retries an ended run as a new one', async () => {
+    const process = await parent('PROCESS');
+    const skill = await db.admin.hierarchicalEntity.create({
+      data: {
+        companyId: tenantId,
+        parentId: process.id,
+        type: 'SKILL',
+        name: `tree-${Math.random()}`,
+        status: 'ACTIVE',
+        hierarchy: { alias: 'inner' },
+      },
+    });
+    await action(skill.id, 'leaf', 'time.now', {});
+    const result = await run(process.id, { n: 1 });
+    expect(result.status).toBe('COMPLETED');
+    const tree = await app.inject({ method: 'GET', url: `/api/v1/runs/${result.id}/tree`, headers });
+    expect(tree.statusCode).toBe(200);
+    expect(tree.json()).toMatchObject({
+      id: result.id,
+      status: 'COMPLETED',
+      totalCostUsd: '0.000000',
+      children: [{ entityId: skill.id, children: [{ status: 'COMPLETED', children: [] }] }],
+    });
+
+    const retried = await app.inject({ method: 'POST', url: `/api/v1/runs/${result.id}/retry`, headers });
+    expect(retried.statusCode).toBe(202);
+    expect(retried.json()).toMatchObject({ entityId: process.id, status: 'QUEUED', inputData: { n: 1 } });
+    expect(retried.json().id).not.toBe(result.id);
+    const row = await db.admin.executionRun.findUniqueOrThrow({ where: { id: retried.json().id } });
+    expect(row.metadata).toEqual({ retryOf: result.id });
+    await waitForQueuesDrained(worker, 30_000);
+    expect((await db.admin.executionRun.findUniqueOrThrow({ where: { id: row.id } })).status).toBe(
+      'COMPLETED',
+    );
+
+    // Only an ended run can be retried.
+    const waiting = await db.admin.executionRun.create({
+      data: {
+        companyId: tenantId,
+        entityId: process.id,
+        status: 'RUNNING',
+        traceId: 'c'.repeat(32),
+        spanId: 'd'.repeat(16),
+      },
+    });
+    const refused = await app.inject({ method: 'POST', url: `/api/v1/runs/${waiting.id}/retry`, headers });
+    expect(refused.statusCode).toBe(409);
+    expect(refused.json().code).toBe('RUN_NOT_FINISHED');
+    await db.admin.executionRun.update({ where: { id: waiting.id }, data: { status: 'CANCELLED' } });
+  });
+
   it('fails the parent when a step fails, and starts no later step', async () => {
     const skill = await parent('SKILL');
     await action(skill.id, 'first', 'math.evaluate', { expression: 'import({}, {})' }, 1);

@@ -1,5 +1,6 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { ExecutionProcessor } from '../../src/execution/execution.processor';
 import { startWorker } from '../support/app';
 import type { TestDatabase } from '../support/database';
 import { startTenantHarness, type TenantHarness } from '../support/tenant-harness';
@@ -85,6 +86,19 @@ describe('runs', () => {
     const entity = await builtin(name, args);
     const run = await finished((await start(entity.id, { input })).json().id);
     expect(run).toMatchObject({ status: 'COMPLETED', resultData: expected });
+  });
+
+  it('builds the execution worker with the lock and stalled-check timings of its config', async () => {
+    const tuned = await startWorker(db, {
+      EXECUTION_LOCK_DURATION_MS: '12345',
+      EXECUTION_STALLED_INTERVAL_MS: '23456',
+    });
+    try {
+      const { worker: bull } = tuned.get(ExecutionProcessor, { strict: false });
+      expect(bull.opts).toMatchObject({ lockDuration: 12_345, stalledInterval: 23_456 });
+    } finally {
+      await tuned.close();
+    }
   });
 
   it('refuses mathjs functions that reach outside the expression', async () => {

@@ -72,6 +72,19 @@ export class RunResponse {
   @ApiProperty({ type: [RunChildResponse] }) children!: RunChildResponse[];
 }
 
+export class RunTreeNode {
+  @ApiProperty({ format: 'uuid' }) id!: string;
+  @ApiProperty({ format: 'uuid' }) entityId!: string;
+  @ApiProperty({ format: 'uuid', nullable: true, type: 'string' }) parentRunId!: string | null;
+  @ApiProperty() status!: string;
+  @ApiProperty({ nullable: true, type: 'string' }) errorCode!: string | null;
+  @ApiProperty({ example: '0.003150', description: 'This run and its descendants.' }) totalCostUsd!: string;
+  @ApiProperty({ description: 'This run and its descendants.' }) totalTokens!: number;
+  @ApiProperty({ nullable: true, type: 'string' }) startedAt!: string | null;
+  @ApiProperty({ nullable: true, type: 'string' }) completedAt!: string | null;
+  @ApiProperty({ type: () => [RunTreeNode] }) children!: RunTreeNode[];
+}
+
 export class RunPage {
   @ApiProperty({ type: [RunResponse] }) items!: RunResponse[];
   @ApiProperty({ nullable: true, type: 'string' }) nextCursor!: string | null;

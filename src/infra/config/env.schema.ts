@@ -127,6 +127,11 @@ export const envSchema = z.object({
 
   /** Runs a worker process executes at once (they mostly wait on I/O). */
   EXECUTION_CONCURRENCY: z.coerce.number().int().min(1).max(500).default(10),
+  /** How long a worker holds a run's job before another may take it as stalled (it
+   *  renews the lock every half of this while alive), and how often workers look for
+   *  stalled jobs: a killed worker's run continues elsewhere within about these. */
+  EXECUTION_LOCK_DURATION_MS: z.coerce.number().int().min(1_000).max(600_000).default(30_000),
+  EXECUTION_STALLED_INTERVAL_MS: z.coerce.number().int().min(1_000).max(600_000).default(30_000),
   /** Nesting limit of run trees (a root run has depth 0). */
   RUN_MAX_DEPTH: z.coerce.number().int().min(1).max(64).default(8),
   /** Most child runs one run may start (steps, parallel children, tool calls). */
