@@ -187,7 +187,7 @@ export class RunsService {
         input: run.inputData,
         context: (run.context ?? {}) as Record<string, unknown>,
         test: run.isTest,
-      } as CreateRunDto,
+      },
       undefined,
       { retryOf: run.id },
     );
