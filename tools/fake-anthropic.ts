@@ -14,6 +14,8 @@ export interface ScriptedReply {
   status?: number;
   retryAfterSeconds?: number;
   text?: string;
+  /** Answer only after this long (a call in flight, for crash tests). */
+  delayMs?: number;
   toolUse?: { name: string; input: Record<string, unknown> }[];
   stopReason?: 'end_turn' | 'tool_use' | 'max_tokens';
   usage?: Partial<{
@@ -101,25 +103,29 @@ export class FakeAnthropic {
             input: call.input,
           })),
         ];
-        response.writeHead(200, { 'content-type': 'application/json', 'request-id': requestId });
-        response.end(
-          JSON.stringify({
-            id: `msg_${randomUUID().replaceAll('-', '').slice(0, 24)}`,
-            type: 'message',
-            role: 'assistant',
-            model: body.model,
-            content,
-            stop_reason: scripted.stopReason ?? (scripted.toolUse?.length ? 'tool_use' : 'end_turn'),
-            stop_sequence: null,
-            usage: {
-              input_tokens: 12,
-              output_tokens: 7,
-              cache_read_input_tokens: 0,
-              cache_creation_input_tokens: 0,
-              ...scripted.usage,
-            },
-          }),
-        );
+        const send = () => {
+          response.writeHead(200, { 'content-type': 'application/json', 'request-id': requestId });
+          response.end(
+            JSON.stringify({
+              id: `msg_${randomUUID().replaceAll('-', '').slice(0, 24)}`,
+              type: 'message',
+              role: 'assistant',
+              model: body.model,
+              content,
+              stop_reason: scripted.stopReason ?? (scripted.toolUse?.length ? 'tool_use' : 'end_turn'),
+              stop_sequence: null,
+              usage: {
+                input_tokens: 12,
+                output_tokens: 7,
+                cache_read_input_tokens: 0,
+                cache_creation_input_tokens: 0,
+                ...scripted.usage,
+              },
+            }),
+          );
+        };
+        if (scripted.delayMs) setTimeout(send, scripted.delayMs).unref();
+        else send();
       });
     });
     await new Promise<void>((resolve) => this.server!.listen(port, '127.0.0.1', resolve));
