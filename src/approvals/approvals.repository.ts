@@ -8,6 +8,7 @@ import {
   type WebhookDelivery,
 } from '../infra/database/generated/client';
 import { ScopedDb, type TenantScope } from '../infra/database/tenant-scope';
+import { RunEventsBus } from '../execution/run-events.bus';
 import { appendEvent, transitionInTx } from '../execution/runs.repository';
 
 export interface NewApproval {
@@ -31,7 +32,10 @@ type RunRef = Pick<ExecutionRun, 'id' | 'companyId' | 'rootRunId'>;
 
 @Injectable()
 export class ApprovalsRepository {
-  constructor(private readonly db: ScopedDb) {}
+  constructor(
+    private readonly db: ScopedDb,
+    private readonly bus: RunEventsBus,
+  ) {}
 
   findForCheckpoint(scope: TenantScope, runId: string, stepKey: string): Promise<HumanApproval | null> {
     return this.db.run(scope, (tx) =>
@@ -75,13 +79,13 @@ export class ApprovalsRepository {
    * retried job finds the approval it made before (unique per run and checkpoint).
    * Null when the run was no longer RUNNING (cancelled meanwhile).
    */
-  open(
+  async open(
     scope: TenantScope,
     run: RunRef,
     approval: NewApproval,
     state: Prisma.ExecutionRunUncheckedUpdateManyInput,
   ): Promise<{ approval: HumanApproval; created: boolean } | null> {
-    return this.db.run(scope, async (tx) => {
+    const opened = await this.db.run(scope, async (tx) => {
       const expiresAt = approval.timeoutMs ? new Date(Date.now() + approval.timeoutMs) : null;
       const { count } = await tx.humanApproval.createMany({
         data: [{ id: uuidv7(), companyId: run.companyId, runId: run.id, expiresAt, ...approval }],
@@ -99,6 +103,8 @@ export class ApprovalsRepository {
         });
       return { approval: row, created: count > 0 };
     });
+    await this.bus.publish(run.rootRunId ?? run.id);
+    return opened;
   }
 
   /**
@@ -108,13 +114,13 @@ export class ApprovalsRepository {
    * commit or, if that enqueue was lost, by the reconciler. `beforeDeadline` refuses
    * an answer after expires_at (the timeout job itself passes false).
    */
-  answer(
+  async answer(
     scope: TenantScope,
     id: string,
     answer: Answer,
     beforeDeadline: boolean,
   ): Promise<{ approval: HumanApproval; run: ExecutionRun } | null> {
-    return this.db.run(scope, async (tx) => {
+    const answered = await this.db.run(scope, async (tx) => {
       const { count } = await tx.humanApproval.updateMany({
         where: {
           id,
@@ -135,6 +141,8 @@ export class ApprovalsRepository {
       });
       return { approval, run };
     });
+    if (answered) await this.bus.publish(answered.run.rootRunId ?? answered.run.id);
+    return answered;
   }
 
   /** Webhook notifications to send, recorded before their jobs are queued. */

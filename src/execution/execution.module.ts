@@ -3,6 +3,7 @@ import { BillingCoreModule } from '../billing/billing.core.module';
 import { EntitiesModule } from '../entities/entities.module';
 import { TenancyModule } from '../tenancy/tenancy.module';
 import { RunsController } from './runs.controller';
+import { RunEventsBus } from './run-events.bus';
 import { RunsRepository } from './runs.repository';
 import { RunsService } from './runs.service';
 
@@ -10,6 +11,7 @@ import { RunsService } from './runs.service';
 @Module({
   imports: [EntitiesModule, TenancyModule, BillingCoreModule],
   controllers: [RunsController],
-  providers: [RunsRepository, RunsService],
+  providers: [RunsRepository, RunsService, RunEventsBus],
+  exports: [RunEventsBus],
 })
 export class ExecutionModule {}

@@ -9,11 +9,20 @@ import { ExecutionProcessor } from './execution.processor';
 import { Reconciler } from './engine/reconciler';
 import { LlmGateway } from './llm/llm-gateway';
 import { MaintenanceProcessor } from './maintenance.processor';
+import { RunEventsBus } from './run-events.bus';
 import { RunsRepository } from './runs.repository';
 
 /** The worker side of execution, loaded only by worker processes. */
 @Module({
   imports: [EntitiesModule, TenancyModule, BillingCoreModule, ApprovalsCoreModule, KnowledgeCoreModule],
-  providers: [RunsRepository, RunExecutor, ExecutionProcessor, LlmGateway, Reconciler, MaintenanceProcessor],
+  providers: [
+    RunEventsBus,
+    RunsRepository,
+    RunExecutor,
+    ExecutionProcessor,
+    LlmGateway,
+    Reconciler,
+    MaintenanceProcessor,
+  ],
 })
 export class ExecutionWorkerModule {}

@@ -14,6 +14,7 @@ import { ScopedDb, type Tx, type TenantScope } from '../infra/database/tenant-sc
 import { settleUsage } from '../billing/ledger';
 import { runBudget } from '../billing/run-budget';
 import type { UsageRow } from '../billing/pricing';
+import { RunEventsBus } from './run-events.bus';
 import { sourcesOf } from './run-status';
 
 export interface RunFilters {
@@ -93,14 +94,28 @@ export async function transitionInTx(
 
 @Injectable()
 export class RunsRepository {
-  constructor(private readonly db: ScopedDb) {}
+  constructor(
+    private readonly db: ScopedDb,
+    private readonly bus: RunEventsBus,
+  ) {}
+
+  /** A transaction that appends run events, then the nudge to their live streams. */
+  private async withEvents<T>(
+    scope: TenantScope,
+    rootRunId: string,
+    work: (tx: Tx) => Promise<T>,
+  ): Promise<T> {
+    const result = await this.db.run(scope, work);
+    await this.bus.publish(rootRunId);
+    return result;
+  }
 
   /** Writes a QUEUED run and its first event. Null when the idempotency key is taken
    *  (a concurrent request with the same key won). */
   async create(scope: TenantScope, data: NewRun): Promise<ExecutionRun | null> {
     const id = uuidv7();
     try {
-      return await this.db.run(scope, async (tx) => {
+      return await this.withEvents(scope, data.parentRunId ? '' : id, async (tx) => {
         const run = await tx.executionRun.create({
           data: { ...data, id, rootRunId: data.parentRunId ? undefined : id },
         });
@@ -127,7 +142,7 @@ export class RunsRepository {
     if (existing) return existing;
     const id = uuidv7();
     try {
-      return await this.db.run(scope, async (tx) => {
+      return await this.withEvents(scope, parent.rootRunId ?? parent.id, async (tx) => {
         const entity = await tx.hierarchicalEntity.findUnique({
           where: { id: step.entityId },
           select: { governance: true },
@@ -266,7 +281,7 @@ export class RunsRepository {
     data: Prisma.ExecutionRunUncheckedUpdateManyInput = {},
     event: object = {},
   ): Promise<boolean> {
-    return this.db.run(scope, (tx) => transitionInTx(tx, run, to, data, event));
+    return this.withEvents(scope, run.rootRunId ?? run.id, (tx) => transitionInTx(tx, run, to, data, event));
   }
 
   findLlmLog(scope: TenantScope, runId: string, stepKey: string): Promise<LlmInteractionLog | null> {
@@ -293,7 +308,7 @@ export class RunsRepository {
     log: Omit<Prisma.LlmInteractionLogUncheckedCreateInput, 'companyId' | 'runId'>,
     usage: { rows: UsageRow[]; total: string; unpriced: string[] },
   ): Promise<void> {
-    await this.db.run(scope, async (tx) => {
+    await this.withEvents(scope, run.rootRunId ?? run.id, async (tx) => {
       const { count } = await tx.llmInteractionLog.createMany({
         data: [{ ...log, companyId: run.companyId, runId: run.id }],
         skipDuplicates: true,
@@ -372,7 +387,7 @@ export class RunsRepository {
     log: Omit<Prisma.ToolInteractionLogUncheckedCreateInput, 'companyId' | 'runId'>,
     usage?: { rows: UsageRow[] },
   ): Promise<void> {
-    await this.db.run(scope, async (tx) => {
+    await this.withEvents(scope, run.rootRunId ?? run.id, async (tx) => {
       const { count } = await tx.toolInteractionLog.createMany({
         data: [{ ...log, companyId: run.companyId, runId: run.id }],
         skipDuplicates: true,

@@ -17,11 +17,12 @@ import type { CreateRunDto, ListRunsQuery, RunResponse, RunTreeNode } from './dt
 import { EntityNotRunnable, IdempotencyConflict, RunNotFinished, RunTerminal } from './execution.errors';
 import { isTerminal } from './run-status';
 import { toRunResponse } from './run-response';
+import { RunEventsBus } from './run-events.bus';
 import { RunsRepository } from './runs.repository';
 
 const IDEMPOTENCY_WINDOW_MS = 24 * 3_600_000;
-/** How often a live event stream looks for new events. */
-const EVENT_POLL_MS = 200;
+/** How often a live event stream looks for new events when no pub/sub message came. */
+const EVENT_POLL_MS = 2_000;
 
 class InvalidIdempotencyKey extends DomainError {
   constructor() {
@@ -51,6 +52,7 @@ export class RunsService {
     private readonly entities: EntitiesService,
     private readonly companies: CompaniesService,
     private readonly ledger: Ledger,
+    private readonly bus: RunEventsBus,
     @InjectQueue(QueueName.Execution) private readonly queue: Queue,
   ) {}
 
@@ -224,6 +226,7 @@ export class RunsService {
     const run = await this.get(caller, id);
     let after = /^\d{1,19}$/.test(lastEventId ?? '') ? BigInt(lastEventId!) : 0n;
     const runs = this.runs;
+    const bus = this.bus;
     return async function* stream(open: () => boolean) {
       while (open()) {
         const batch = await runs.eventsAfter(caller.scope, run, after);
@@ -237,7 +240,8 @@ export class RunsService {
           const status = (event.data as { status?: RunStatus }).status;
           if (event.runId === run.id && event.type === 'run.status' && status && isTerminal(status)) return;
         }
-        if (batch.length === 0) await new Promise((resolve) => setTimeout(resolve, EVENT_POLL_MS));
+        // Woken by Redis pub/sub when the tree has new events; a slow poll covers a lost message.
+        if (batch.length === 0) await bus.wait(run.rootRunId ?? run.id, EVENT_POLL_MS);
       }
     };
   }

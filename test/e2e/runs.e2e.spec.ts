@@ -1,6 +1,7 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { ExecutionProcessor } from '../../src/execution/execution.processor';
+import { RunEventsBus } from '../../src/execution/run-events.bus';
 import { startWorker } from '../support/app';
 import type { TestDatabase } from '../support/database';
 import { startTenantHarness, type TenantHarness } from '../support/tenant-harness';
@@ -269,6 +270,21 @@ describe('runs', () => {
       const statuses = events.filter((e) => e.event === 'run.status');
       expect(statuses.at(-1)).toMatchObject({ data: { runId: run.id, status: 'COMPLETED' } });
       expect(new Set(events.map((e) => e.data.runId)).size).toBe(2);
+    });
+
+    it('wakes a waiting stream by Redis pub/sub, across processes, before its fallback poll', async () => {
+      // The API's bus waits; a worker-side bus (another connection) publishes.
+      const listening = app.get(RunEventsBus, { strict: false });
+      const publishing = worker.get(RunEventsBus, { strict: false });
+      const root = '01930000-0000-7000-8000-0000000000aa';
+      const woken = listening.wait(root, 60_000).then(() => 'woken');
+      const other = listening.wait('01930000-0000-7000-8000-0000000000bb', 300).then(() => 'timed out');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await publishing.publish(root);
+      expect(
+        await Promise.race([woken, new Promise((resolve) => setTimeout(() => resolve('not woken'), 10_000))]),
+      ).toBe('woken');
+      expect(await other).toBe('timed out');
     });
 
     it('answers 404 for a run out of scope before streaming anything', async () => {

@@ -1,0 +1,65 @@
+import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import { REDIS } from '../infra/redis/redis.module';
+
+/** One channel for every run tree; a message is the root run id whose events grew. */
+const CHANNEL = 'hb:run-events';
+
+/**
+ * Redis pub/sub for run events. Postgres stays the record (an SSE stream always reads
+ * its events from run_events, in order, after its Last-Event-ID): a message only
+ * wakes the streams of that run tree at once, instead of at their next poll. A lost
+ * message costs latency, never an event.
+ */
+@Injectable()
+export class RunEventsBus implements OnApplicationShutdown {
+  private readonly logger = new Logger(RunEventsBus.name);
+  private subscriber?: Redis;
+  private readonly waiting = new Map<string, Set<() => void>>();
+
+  constructor(@Inject(REDIS) private readonly redis: Redis) {}
+
+  /** Tells every API process that these run trees have new events (after the commit). */
+  async publish(rootRunId: string | null | undefined): Promise<void> {
+    if (!rootRunId) return;
+    // Best effort: readers fall back to polling Postgres if Redis is down.
+    await this.redis.publish(CHANNEL, rootRunId).catch((error: unknown) => {
+      this.logger.debug(`run event not published: ${String(error)}`);
+    });
+  }
+
+  /** Resolves when the tree of `rootRunId` has new events, or after `timeoutMs`. */
+  async wait(rootRunId: string, timeoutMs: number): Promise<void> {
+    this.listen();
+    await new Promise<void>((resolve) => {
+      const listeners = this.waiting.get(rootRunId) ?? new Set<() => void>();
+      const done = () => {
+        clearTimeout(timer);
+        listeners.delete(done);
+        if (!listeners.size) this.waiting.delete(rootRunId);
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      listeners.add(done);
+      this.waiting.set(rootRunId, listeners);
+    });
+  }
+
+  /** One subscriber connection per process, opened by the first stream. */
+  private listen(): void {
+    if (this.subscriber) return;
+    this.subscriber = this.redis.duplicate({ maxRetriesPerRequest: null, commandTimeout: undefined });
+    this.subscriber.on('message', (_channel: string, rootRunId: string) => {
+      for (const wake of [...(this.waiting.get(rootRunId) ?? [])]) wake();
+    });
+    this.subscriber.on('error', (error: unknown) =>
+      this.logger.debug(`run events subscriber: ${String(error)}`),
+    );
+    void this.subscriber.subscribe(CHANNEL).catch(() => undefined);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    for (const listeners of this.waiting.values()) for (const wake of [...listeners]) wake();
+    await this.subscriber?.quit().catch(() => this.subscriber?.disconnect());
+  }
+}
