@@ -4,7 +4,9 @@ import { AppConfig } from '../infra/config/config';
 import { NotFound } from '../infra/http/domain-error';
 import { keyset, toPage, type Page } from '../infra/http/pagination';
 import { assertEgressAllowed, EgressRefused, parseAllowPrivate } from '../infra/net/egress';
+import { DocumentReembedder } from '../knowledge/document-reembedder';
 import { inScope, requireRole, type Caller } from '../tenancy/caller';
+import { CompaniesService } from '../tenancy/companies.service';
 import {
   ApiKeyRequired,
   BaseUrlRefused,
@@ -55,7 +57,19 @@ export class IntegrationsService {
     private readonly rows: IntegrationsRepository,
     private readonly secrets: SecretBox,
     private readonly config: AppConfig,
+    private readonly companies: CompaniesService,
+    private readonly reembedder: DocumentReembedder,
   ) {}
+
+  /** A changed embedder (an embedding row written or removed) re-embeds the documents below it. */
+  private async embedderChanged(caller: Caller, row: IntegrationRegistry): Promise<void> {
+    if (row.componentType !== 'embedding') return;
+    const below = await this.companies.subtree(caller, row.companyId);
+    await this.reembedder.request(
+      caller.scope,
+      below.map((c) => c.id),
+    );
+  }
 
   async list(caller: Caller, query: ListIntegrationsQuery): Promise<Page<IntegrationResponse>> {
     const rows = await this.rows.list(caller.scope, query, keyset(query));
@@ -75,7 +89,7 @@ export class IntegrationsService {
     if (dto.baseUrl !== undefined && dto.apiKey === undefined) throw new ApiKeyRequired();
     if (dto.baseUrl !== undefined) await this.checkBaseUrl(dto.baseUrl);
     try {
-      return await this.rows.create(caller.scope, {
+      const created = await this.rows.create(caller.scope, {
         companyId,
         providerName: dto.providerName,
         modelName: dto.modelName,
@@ -87,6 +101,8 @@ export class IntegrationsService {
         baseUrl: dto.baseUrl ?? null,
         ...this.keyFields(companyId, dto.apiKey),
       });
+      await this.embedderChanged(caller, created);
+      return created;
     } catch (error) {
       if (isUniqueViolation(error)) throw new IntegrationExists();
       throw error;
@@ -109,7 +125,10 @@ export class IntegrationsService {
       // Without a key, a row's base URL means nothing: calls fall back to the catalog's.
       if (dto.apiKey === null) data.baseUrl = null;
     }
-    return this.rows.update(caller.scope, row.id, data);
+    const updated = await this.rows.update(caller.scope, row.id, data);
+    if (dto.apiKey !== undefined || dto.status !== undefined || data.baseUrl !== undefined)
+      await this.embedderChanged(caller, updated);
+    return updated;
   }
 
   async delete(caller: Caller, id: string): Promise<void> {
@@ -120,6 +139,7 @@ export class IntegrationsService {
       if (isForeignKeyViolation(error)) throw new IntegrationInUse();
       throw error;
     }
+    await this.embedderChanged(caller, row);
   }
 
   private async getOwn(caller: Caller, id: string): Promise<IntegrationRegistry> {

@@ -95,13 +95,18 @@ export class DocumentsRepository {
 
   /** Embeddings already stored for these chunk contents (any document of the company):
    *  a re-upload embeds only what changed. */
-  existingEmbeddings(scope: TenantScope, documentId: string, hashes: string[]): Promise<Map<string, string>> {
+  existingEmbeddings(
+    scope: TenantScope,
+    documentId: string,
+    hashes: string[],
+    embedder: string,
+  ): Promise<Map<string, string>> {
     return this.db.run(scope, async (tx) => {
       const rows = await tx.$queryRaw<unknown[]>`
         SELECT DISTINCT ON (content_hash) content_hash, embedding::text AS embedding
           FROM document_chunks
          WHERE document_id = ${documentId}::uuid AND content_hash = ANY (${hashes}::text[])
-           AND embedding IS NOT NULL`;
+           AND embedding IS NOT NULL AND metadata ->> 'embedder' = ${embedder}`;
       return new Map(
         z
           .array(existingRow)
@@ -117,6 +122,8 @@ export class DocumentsRepository {
     scope: TenantScope,
     document: Pick<Document, 'id' | 'companyId' | 'entityId'>,
     chunks: (Chunk & { embedding: string })[],
+    embedder: string,
+    metadata: Prisma.InputJsonObject,
   ): Promise<void> {
     await this.db.run(scope, async (tx) => {
       await tx.documentChunk.deleteMany({ where: { documentId: document.id } });
@@ -124,9 +131,10 @@ export class DocumentsRepository {
         const batch = chunks.slice(at, at + 500);
         await tx.$executeRaw`
           INSERT INTO document_chunks (id, company_id, document_id, entity_id, chunk_index, content, content_hash,
-                                       token_count, embedding)
+                                       token_count, embedding, metadata)
           SELECT x.id, ${document.companyId}::uuid, ${document.id}::uuid, ${document.entityId}::uuid, x.chunk_index,
-                 x.content, x.content_hash, x.token_count, x.embedding::vector
+                 x.content, x.content_hash, x.token_count, x.embedding::vector,
+                 jsonb_build_object('embedder', ${embedder}::text)
             FROM unnest(${batch.map(() => uuidv7())}::uuid[], ${batch.map((c) => c.index)}::int[],
                         ${batch.map((c) => c.content)}::text[], ${batch.map((c) => c.contentHash)}::text[],
                         ${batch.map((c) => c.tokenCount)}::int[], ${batch.map((c) => c.embedding)}::text[])
@@ -139,6 +147,7 @@ export class DocumentsRepository {
           chunksTotal: chunks.length,
           chunksDone: chunks.length,
           errorMessage: null,
+          metadata,
         },
       });
     });

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { InjectQueue } from '@nestjs/bullmq';
+import { v7 as uuidv7 } from 'uuid';
 import { Injectable } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import { EntitiesService } from '../entities/entities.service';
@@ -125,6 +126,7 @@ export class DocumentsService {
     if (dto.entityId) await this.entities.get(caller, dto.entityId);
     const items = await this.run(
       caller.scope,
+      caller.companyId,
       { entityId: dto.entityId, documentIds: dto.documentIds },
       dto.query,
       dto.topK ?? 5,
@@ -134,7 +136,13 @@ export class DocumentsService {
   }
 
   /** A run's knowledge search: its entity's documents (capabilities.knowledge) and the company's. */
-  searchForRun(scope: TenantScope, entity: HierarchicalEntity, query: string, topK?: number): Promise<Hit[]> {
+  searchForRun(
+    scope: TenantScope,
+    companyId: string,
+    entity: HierarchicalEntity,
+    query: string,
+    topK?: number,
+  ): Promise<Hit[]> {
     const knowledge = (
       entity.capabilities as {
         knowledge?: { documentIds?: string[]; entityScoped?: boolean; topK?: number };
@@ -142,6 +150,7 @@ export class DocumentsService {
     )?.knowledge;
     return this.run(
       scope,
+      companyId,
       { entityId: entity.id, entityOnly: knowledge?.entityScoped, documentIds: knowledge?.documentIds },
       query,
       topK ?? knowledge?.topK ?? 5,
@@ -151,18 +160,29 @@ export class DocumentsService {
 
   private async run(
     scope: TenantScope,
+    companyId: string,
     filter: SearchFilter,
     query: string,
     topK: number,
     mode: SearchMode,
   ): Promise<Hit[]> {
     if (mode === 'keyword') return this.search.keyword(scope, filter, query, topK);
-    const [vector] = (await this.embeddings.embed([query])).vectors;
-    if (mode === 'vector') return this.search.vector(scope, filter, vector, topK);
+    const embedder = await this.embeddings.forCompany(scope, companyId);
+    const { vectors, tokens } = await embedder.embed([query], 'query');
+    await this.embeddings.bill(
+      scope,
+      companyId,
+      `search:${uuidv7()}`,
+      filter.entityId ?? null,
+      embedder,
+      tokens,
+    );
+    const byEmbedder = { ...filter, embedder: embedder.id };
+    if (mode === 'vector') return this.search.vector(scope, byEmbedder, vectors[0], topK);
     // Hybrid: each ranking contributes its top candidates, fused by reciprocal rank.
     const depth = Math.max(topK * 4, 20);
     const [byVector, byKeyword] = await Promise.all([
-      this.search.vector(scope, filter, vector, depth),
+      this.search.vector(scope, byEmbedder, vectors[0], depth),
       this.search.keyword(scope, filter, query, depth),
     ]);
     return fuse([byVector, byKeyword], topK);

@@ -6,7 +6,7 @@ import type { JobPayloads } from '../infra/queue/jobs';
 import { QueueName } from '../infra/queue/queue-names';
 import { CompaniesService } from '../tenancy/companies.service';
 import { DocumentsRepository, toVector } from './documents.repository';
-import { Embeddings } from './embedding/embeddings';
+import { EmbeddingError, Embeddings } from './embedding/embeddings';
 import { chunkText } from './ingestion/chunker';
 import { sniffDocument } from './ingestion/document-types';
 import { extractText, ParseError } from './ingestion/parse';
@@ -41,6 +41,7 @@ export class IngestionProcessor extends WorkerHost implements OnApplicationBoots
     if (!document || document.contentHash !== job.data.contentHash || !document.content) return;
     await this.documents.update(scope, document.id, { uploadStatus: 'PROCESSING' });
     const content = Buffer.from(document.content);
+    const final = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
     try {
       const kind = await sniffDocument(document.filename, content.subarray(0, 4_100));
       if (!kind) throw new ParseError('The file is not a supported document.');
@@ -49,21 +50,33 @@ export class IngestionProcessor extends WorkerHost implements OnApplicationBoots
       const chunks = chunkText(text, this.config.env.CHUNK_SIZE_TOKENS, this.config.env.CHUNK_OVERLAP_TOKENS);
       await this.documents.update(scope, document.id, { chunksTotal: chunks.length, chunksDone: 0 });
 
+      const embedder = await this.embeddings.forCompany(scope, document.companyId);
       const known = await this.documents.existingEmbeddings(
         scope,
         document.id,
         chunks.map((c) => c.contentHash),
+        embedder.id,
       );
       const vectors = new Map(known);
       const missing = [
         ...new Map(chunks.filter((c) => !known.has(c.contentHash)).map((c) => [c.contentHash, c])).values(),
       ];
       const batch = this.config.env.EMBEDDING_BATCH_SIZE;
-      let model = 'reused';
       for (let at = 0; at < missing.length; at += batch) {
         const slice = missing.slice(at, at + batch);
-        const embedded = await this.embeddings.embed(slice.map((c) => c.content));
-        model = embedded.model;
+        const embedded = await embedder.embed(
+          slice.map((c) => c.content),
+          'document',
+        );
+        // One ledger row per batch, keyed by document, upload and batch: a retried job bills nothing twice.
+        await this.embeddings.bill(
+          scope,
+          document.companyId,
+          `embed:${document.id}:${document.contentHash.slice(0, 16)}:${at / batch}`,
+          document.entityId,
+          embedder,
+          embedded.tokens,
+        );
         slice.forEach((chunk, i) => vectors.set(chunk.contentHash, toVector(embedded.vectors[i])));
         await this.documents.update(scope, document.id, {
           chunksDone: chunks.length - missing.length + Math.min(at + batch, missing.length),
@@ -73,17 +86,17 @@ export class IngestionProcessor extends WorkerHost implements OnApplicationBoots
         scope,
         document,
         chunks.map((chunk) => ({ ...chunk, embedding: vectors.get(chunk.contentHash)! })),
-      );
-      await this.documents.update(scope, document.id, {
-        metadata: {
+        embedder.id,
+        {
           kind,
-          embedder: model,
+          embedder: embedder.id,
           chunksEmbedded: missing.length,
           chunksReused: chunks.length - missing.length,
         },
-      });
+      );
     } catch (error) {
-      if (!(error instanceof ParseError)) throw error;
+      if (error instanceof EmbeddingError && !final) throw error; // retried by the job
+      if (!(error instanceof ParseError) && !(error instanceof EmbeddingError)) throw error;
       await this.documents.fail(scope, document.id, error.message);
       this.logger.warn(`document ${document.id} failed: ${error.message}`);
     }

@@ -10,6 +10,8 @@ export interface SearchFilter {
   /** Only the entity's documents. */
   entityOnly?: boolean;
   documentIds?: string[];
+  /** Vector search compares only vectors of the same embedder. */
+  embedder?: string;
 }
 
 export interface Hit {

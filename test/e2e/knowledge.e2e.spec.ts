@@ -1,6 +1,7 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { FakeAnthropic } from '../../tools/fake-anthropic';
+import { FakeEmbeddings } from '../../tools/fake-embeddings';
 import { startApi, startWorker } from '../support/app';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { waitForQueuesDrained } from '../support/queues';
@@ -56,6 +57,8 @@ describe('knowledge: documents, ingestion and search', () => {
   let app: NestFastifyApplication;
   let worker: INestApplicationContext;
   const anthropic = new FakeAnthropic();
+  const embeddings = new FakeEmbeddings();
+  let embeddingsUrl: string;
   let world: World;
   let a: Record<string, string>;
   let b: Record<string, string>;
@@ -64,7 +67,9 @@ describe('knowledge: documents, ingestion and search', () => {
   beforeAll(async () => {
     await flushTestRedis();
     db = await createTestDatabase();
+    embeddingsUrl = await embeddings.start();
     const overrides = {
+      EGRESS_ALLOW_PRIVATE_HOSTS: new URL(embeddingsUrl).host,
       ANTHROPIC_API_KEY: 'sk-test',
       ANTHROPIC_BASE_URL: await anthropic.start(),
       DOCUMENT_MAX_BYTES: String(64 * 1024),
@@ -85,6 +90,7 @@ describe('knowledge: documents, ingestion and search', () => {
     await worker.close();
     await app.close();
     await anthropic.stop();
+    await embeddings.stop();
     await db.drop();
   });
 
@@ -306,5 +312,82 @@ describe('knowledge: documents, ingestion and search', () => {
     const offered = anthropic.requests[before].body.tools as { name: string }[];
     expect(offered.map((t) => t.name)).toContain('search_knowledge');
     expect(JSON.stringify(anthropic.requests.at(-1)!.body.messages.at(-1))).toContain('We use elixir daily');
+  });
+
+  it('embeds through a provider from the registry, bills it, and re-embeds when the provider changes', async () => {
+    const tenantB = world.partners[1].tenants[0];
+    const admin = bearer(await login(app, tenantB.users.tenant_admin.email));
+    const before = await db.admin.document.findFirstOrThrow({ where: { companyId: tenantB.company.id } });
+    expect(before.metadata).toMatchObject({ embedder: 'local-lexical-v1' });
+    embeddings.failures = [429];
+    const row = await app.inject({
+      method: 'POST',
+      url: '/api/v1/integrations',
+      headers: admin,
+      payload: {
+        providerName: 'openai',
+        modelName: 'text-embedding-3-large',
+        serviceSku: 'openai/text-embedding-3-large',
+        componentType: 'embedding',
+        internalCost: '0.13',
+        costUnit: '1M_tokens',
+        apiKey: 'sk-embed-canary-42',
+        baseUrl: embeddingsUrl,
+      },
+    });
+    expect(row.statusCode).toBe(201);
+    await waitForQueuesDrained(worker, 30_000);
+    // The company's existing document was embedded again by the provider (after a 429).
+    const reembedded = await db.admin.document.findUniqueOrThrow({ where: { id: before.id } });
+    expect(reembedded).toMatchObject({
+      uploadStatus: 'READY',
+      metadata: { embedder: 'openai/text-embedding-3-large' },
+    });
+    const first = embeddings.requests[0];
+    expect(first.headers.authorization).toBe('Bearer sk-embed-canary-42');
+    expect(first.body).toMatchObject({ model: 'text-embedding-3-large', dimensions: 1024 });
+    expect(embeddings.requests.length).toBeGreaterThanOrEqual(2);
+
+    const doc = await ingest(b, 'provider.txt', Buffer.from(paragraph('distributed tracing', 3)));
+    expect(doc.metadata).toMatchObject({
+      embedder: 'openai/text-embedding-3-large',
+      chunksEmbedded: doc.chunkCount,
+    });
+    const usage = await db.admin.usageLog.findMany({
+      where: { companyId: tenantB.company.id, serviceSku: 'openai/text-embedding-3-large' },
+    });
+    expect(usage.length).toBeGreaterThanOrEqual(2);
+    expect(usage.every((u) => u.runId === null && u.calculatedCost.gt(0))).toBe(true);
+
+    const searched = embeddings.requests.length;
+    const hits = (await search(b, { query: 'distributed tracing', mode: 'vector', topK: 3 })).json().items;
+    expect(hits[0].documentId).toBe(doc.id);
+    expect(embeddings.requests.length).toBe(searched + 1);
+    expect(embeddings.requests.at(-1)!.body.input).toEqual(['distributed tracing']);
+
+    // Voyage speaks the same route with its own parameters.
+    const tenantC = world.partners[0].tenants[1];
+    const voyageAdmin = bearer(await login(app, tenantC.users.tenant_admin.email));
+    await app.inject({
+      method: 'POST',
+      url: '/api/v1/integrations',
+      headers: voyageAdmin,
+      payload: {
+        providerName: 'voyage',
+        modelName: 'voyage-3.5',
+        serviceSku: 'voyage/voyage-3.5',
+        componentType: 'embedding',
+        internalCost: '0.06',
+        costUnit: '1M_tokens',
+        apiKey: 'pa-voyage-key-1234',
+        baseUrl: embeddingsUrl,
+      },
+    });
+    await ingest(voyageAdmin, 'voyage.txt', Buffer.from('Voyage embeds this.'));
+    expect(embeddings.requests.at(-1)!.body).toMatchObject({
+      model: 'voyage-3.5',
+      output_dimension: 1024,
+      input_type: 'document',
+    });
   });
 });

@@ -653,7 +653,7 @@ export class RunExecutor {
       'retrieval',
       { query, topK },
       async () =>
-        (await this.documents.searchForRun(scope, entity, query, topK)).map((hit) => ({
+        (await this.documents.searchForRun(scope, run.companyId, entity, query, topK)).map((hit) => ({
           documentId: hit.documentId,
           filename: hit.filename,
           chunkIndex: hit.chunkIndex,

@@ -30,7 +30,13 @@ export interface JobPayloads {
   'approval.timeout': { approvalId: string; companyId: string };
   'webhook.deliver': { deliveryId: string; companyId: string };
   /** contentHash: the upload this job is for; a later upload makes it stale. */
-  'document.ingest': { documentId: string; companyId: string; contentHash: string };
+  'document.ingest': {
+    documentId: string;
+    companyId: string;
+    contentHash: string;
+    /** Set when the company's embedder changed: the same upload, embedded again. */
+    reembed?: string;
+  };
 }
 
 /** Attempts, backoff and ids per job. BullMQ ids may not contain ':'. */
@@ -71,7 +77,7 @@ export const JOB_OPTIONS: { [K in keyof JobPayloads]: (payload: JobPayloads[K]) 
   }),
   // One job per upload (document and content hash): a duplicate upload is a no-op.
   'document.ingest': (payload) => ({
-    jobId: `ingest-${payload.documentId}-${payload.contentHash.slice(0, 16)}`,
+    jobId: `ingest-${payload.documentId}-${payload.contentHash.slice(0, 16)}${payload.reembed ? `-${payload.reembed}` : ''}`,
     attempts: 3,
     backoff: { type: 'exponential', delay: 2_000 },
     removeOnComplete: 1_000,
