@@ -5,6 +5,7 @@ import { WorkerModule } from './app/worker.module';
 import { configOrExit } from './infra/config/boot';
 import { startHealthServer } from './infra/health/health-server';
 import { HealthService } from './infra/health/health.service';
+import { Metrics } from './infra/metrics/metrics';
 import { stopGracefullyOnSignals } from './infra/lifecycle/shutdown';
 
 /** A worker process: consumes queues; no HTTP but health. Scale these apart from the API. */
@@ -19,6 +20,7 @@ async function main(): Promise<void> {
     app.get(HealthService),
     config.env.WORKER_HTTP_PORT,
     config.env.HOST,
+    app.get(Metrics),
   );
   logger.log(`worker started; health on :${config.env.WORKER_HTTP_PORT}`, 'Bootstrap');
   stopGracefullyOnSignals(

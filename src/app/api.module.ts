@@ -5,6 +5,7 @@ import { ApprovalsModule } from '../approvals/approvals.module';
 import { BillingModule } from '../billing/billing.module';
 import { KnowledgeModule } from '../knowledge/knowledge.module';
 import { HealthController } from '../infra/health/health.controller';
+import { MetricsController } from '../infra/metrics/metrics.controller';
 import { EntitiesModule } from '../entities/entities.module';
 import { ExecutionModule } from '../execution/execution.module';
 import { IdentityModule } from '../identity/identity.module';
@@ -26,7 +27,7 @@ export class ApiModule {
         ApprovalsModule,
         KnowledgeModule,
       ],
-      controllers: [HealthController],
+      controllers: [HealthController, MetricsController],
     };
   }
 }

@@ -1,8 +1,10 @@
 import { RequestMethod, type INestApplication } from '@nestjs/common';
 import multipart from '@fastify/multipart';
-import { FastifyAdapter } from '@nestjs/platform-fastify';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { AppConfig } from '../infra/config/config';
 import { Logger } from 'nestjs-pino';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Metrics } from '../infra/metrics/metrics';
 import { ProblemFilter } from '../infra/http/problem.filter';
 import { REQUEST_ID_HEADER, requestIdFor } from '../infra/http/request-id';
 import { ProblemValidationPipe } from '../infra/http/validation';
@@ -42,5 +44,19 @@ export function configureHttpApp(app: INestApplication): void {
   });
   app.useGlobalPipes(new ProblemValidationPipe());
   app.useGlobalFilters(new ProblemFilter());
+  // Request duration by route template (never the raw URL: ids would explode the labels).
+  const metrics = app.get(Metrics);
+  const fastify = (app as NestFastifyApplication).getHttpAdapter().getInstance();
+  fastify.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
+    metrics.httpDuration.observe(
+      {
+        method: request.method,
+        route: request.routeOptions.url ?? 'unmatched',
+        status: String(reply.statusCode),
+      },
+      reply.elapsedTime / 1000,
+    );
+    done();
+  });
   mountOpenApi(app);
 }

@@ -6,6 +6,7 @@ import { contractViolations } from '../execution/contract';
 import type { HumanApproval, Prisma } from '../infra/database/generated/client';
 import type { TenantScope } from '../infra/database/tenant-scope';
 import { NotFound } from '../infra/http/domain-error';
+import { Metrics } from '../infra/metrics/metrics';
 import { keyset, toPage, type Page } from '../infra/http/pagination';
 import { JOB_OPTIONS, Jobs } from '../infra/queue/jobs';
 import { QueueName } from '../infra/queue/queue-names';
@@ -54,6 +55,7 @@ export class ApprovalsService {
     private readonly entities: EntitiesService,
     private readonly companies: CompaniesService,
     private readonly notifier: ApprovalNotifier,
+    private readonly metrics: Metrics,
     @InjectQueue(QueueName.Execution) private readonly execution: Queue,
   ) {}
 
@@ -133,6 +135,10 @@ export class ApprovalsService {
       const expired = now?.status === 'PENDING' && !!now.expiresAt && now.expiresAt <= new Date();
       throw new ApprovalNotPending(now?.status ?? approval.status, expired || now?.status === 'EXPIRED');
     }
+    this.metrics.approvalWait.observe(
+      { checkpoint: result.approval.checkpoint, status: result.approval.status },
+      ((result.approval.respondedAt ?? new Date()).getTime() - result.approval.createdAt.getTime()) / 1000,
+    );
     const payload = { runId: result.run.id, companyId: result.run.companyId, approvalId: approval.id };
     await this.execution.add(Jobs.ExecuteRun.name, payload, JOB_OPTIONS['run.execute'](payload));
     const entity = await this.entities.findForRun(scope, result.run.entityId);

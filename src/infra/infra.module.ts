@@ -4,6 +4,7 @@ import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
 import { LoggerModule } from './logging/logger.module';
+import { MetricsModule } from './metrics/metrics';
 import { QueueModule } from './queue/queue.module';
 import { RedisModule } from './redis/redis.module';
 
@@ -20,6 +21,7 @@ export class InfraModule {
         RedisModule,
         QueueModule,
         HealthModule,
+        MetricsModule,
       ],
       exports: [HealthModule],
     };

@@ -38,6 +38,7 @@ import {
 } from '../../approvals/approval-rules';
 import { ApprovalsRepository } from '../../approvals/approvals.repository';
 import { DocumentsService } from '../../knowledge/documents.service';
+import { Metrics } from '../../infra/metrics/metrics';
 import type { ApprovalSnapshot } from '../../approvals/approvals.service';
 import type { HumanApproval } from '../../infra/database/generated/client';
 import { redact, redactedValues } from './redaction';
@@ -148,6 +149,8 @@ interface ModelConfig {
 @Injectable()
 export class RunExecutor {
   private readonly logger = new Logger(RunExecutor.name);
+  /** The entity type of each run in hand, for metric labels. */
+  private readonly entityTypes = new WeakMap<ExecutionRun, string>();
 
   constructor(
     private readonly runs: RunsRepository,
@@ -158,6 +161,7 @@ export class RunExecutor {
     private readonly approvals: ApprovalsRepository,
     private readonly notifier: ApprovalNotifier,
     private readonly documents: DocumentsService,
+    private readonly metrics: Metrics,
     private readonly config: AppConfig,
     @InjectQueue(QueueName.Execution) private readonly queue: Queue,
     @InjectQueue(QueueName.Maintenance) private readonly maintenance: Queue,
@@ -190,6 +194,7 @@ export class RunExecutor {
     try {
       const entity = await this.entities.findForRun(scope, run.entityId);
       if (!entity) throw new RunFailure('ENTITY_NOT_FOUND', 'The entity of this run is no longer visible.');
+      this.entityTypes.set(run, entity.type);
       const templateScope: TemplateScope = {
         input: run.inputData,
         context: run.context,
@@ -357,20 +362,13 @@ export class RunExecutor {
   /** The run ends REJECTED (or EXPIRED) as its approval decided; its parent is woken. */
   private async deny(scope: TenantScope, run: ExecutionRun, denied: ApprovalDenied): Promise<void> {
     const expired = denied.approval.status === 'EXPIRED';
-    const completedAt = new Date();
-    await this.runs.transition(
+    await this.end(
       scope,
       run,
       expired ? 'EXPIRED' : 'REJECTED',
-      {
-        errorCode: expired ? 'APPROVAL_EXPIRED' : 'APPROVAL_REJECTED',
-        errorMessage: denied.message,
-        completedAt,
-        executionTimeMs: completedAt.getTime() - (run.startedAt ?? run.createdAt).getTime(),
-      },
+      { errorCode: expired ? 'APPROVAL_EXPIRED' : 'APPROVAL_REJECTED', errorMessage: denied.message },
       { approvalId: denied.approval.id },
     );
-    await this.wakeParent(run);
   }
 
   private async perform(
@@ -537,6 +535,10 @@ export class RunExecutor {
       throw error;
     }
     const charges = llmCharges(result.usage, access.prices, newUsageRowId);
+    for (const row of charges.rows) {
+      this.metrics.llmTokens.inc({ sku: row.serviceSku }, Number(row.quantity));
+      this.metrics.costUsd.inc({ sku: row.serviceSku }, Number(row.cost));
+    }
     if (charges.unpriced.length)
       this.logger.warn(
         `run ${run.id}: ${body.model} has no price for ${charges.unpriced.join(', ')}; billed at zero`,
@@ -1078,6 +1080,7 @@ export class RunExecutor {
       );
     }
     const charge = price ? toolCharge(price, output, newUsageRowId) : null;
+    if (charge) this.metrics.costUsd.inc({ sku: charge.serviceSku }, Number(charge.cost));
     await this.runs.logToolCall(
       scope,
       run,
@@ -1130,35 +1133,47 @@ export class RunExecutor {
     status: 'COMPLETED' | 'SKIPPED',
     output: unknown,
   ): Promise<void> {
-    const completedAt = new Date();
-    await this.runs.transition(
+    await this.end(
       scope,
       run,
       status,
-      {
-        resultData: (output ?? null) as Prisma.InputJsonValue,
-        completedAt,
-        executionTimeMs: completedAt.getTime() - (run.startedAt ?? run.createdAt).getTime(),
-      },
+      { resultData: (output ?? null) as Prisma.InputJsonValue },
       status === 'COMPLETED' ? { output } : {},
     );
-    await this.wakeParent(run);
   }
 
   private async fail(scope: TenantScope, run: ExecutionRun, failure: RunFailure): Promise<void> {
-    const completedAt = new Date();
-    await this.runs.transition(
+    await this.end(
       scope,
       run,
       'FAILED',
-      {
-        errorCode: failure.code,
-        errorMessage: failure.message,
-        completedAt,
-        executionTimeMs: completedAt.getTime() - (run.startedAt ?? run.createdAt).getTime(),
-      },
+      { errorCode: failure.code, errorMessage: failure.message },
       { errorCode: failure.code },
     );
+  }
+
+  /** A final status (a conditional update), its metrics, and the parent woken. */
+  private async end(
+    scope: TenantScope,
+    run: ExecutionRun,
+    status: 'COMPLETED' | 'SKIPPED' | 'FAILED' | 'REJECTED' | 'EXPIRED',
+    data: Prisma.ExecutionRunUncheckedUpdateManyInput,
+    event: object,
+  ): Promise<void> {
+    const completedAt = new Date();
+    const executionTimeMs = completedAt.getTime() - (run.startedAt ?? run.createdAt).getTime();
+    const ended = await this.runs.transition(
+      scope,
+      run,
+      status,
+      { ...data, completedAt, executionTimeMs },
+      event,
+    );
+    if (ended) {
+      const labels = { status, entity_type: this.entityTypes.get(run) ?? 'unknown' };
+      this.metrics.runsFinished.inc(labels);
+      this.metrics.runDuration.observe(labels, executionTimeMs / 1000);
+    }
     await this.wakeParent(run);
   }
 }

@@ -1,11 +1,17 @@
 import { createServer, type Server } from 'node:http';
+import type { Metrics } from '../metrics/metrics';
 import type { HealthService } from './health.service';
 
 /**
  * The worker's only HTTP surface: /health/live and /health/ready on its own
- * port, for orchestrator probes. (Metrics join it later.)
+ * port, for orchestrator probes, and /metrics for Prometheus.
  */
-export async function startHealthServer(health: HealthService, port: number, host: string): Promise<Server> {
+export async function startHealthServer(
+  health: HealthService,
+  port: number,
+  host: string,
+  metrics?: Metrics,
+): Promise<Server> {
   const server = createServer((request, response) => {
     const reply = (status: number, body: unknown) => {
       response.writeHead(status, { 'content-type': 'application/json' });
@@ -17,6 +23,16 @@ export async function startHealthServer(health: HealthService, port: number, hos
       health.readiness().then(
         (readiness) => reply(readiness.status === 'ok' ? 200 : 503, readiness),
         () => reply(503, { status: 'unavailable' }),
+      );
+      return;
+    }
+    if (request.url === '/metrics' && metrics) {
+      metrics.scrape().then(
+        ({ contentType, body }) => {
+          response.writeHead(200, { 'content-type': contentType });
+          response.end(body);
+        },
+        () => reply(500, { status: 'metrics unavailable' }),
       );
       return;
     }

@@ -6,6 +6,7 @@ import { SecretBox } from '../../billing/secret-box';
 import { AppConfig } from '../../infra/config/config';
 import { EnvelopeError } from '../../infra/crypto/envelope';
 import { ScopedDb, type TenantScope } from '../../infra/database/tenant-scope';
+import { Metrics } from '../../infra/metrics/metrics';
 import { parseAllowPrivate } from '../../infra/net/egress';
 import { EMBEDDING_DIMENSION, embedLocally } from './local-embedder';
 import { embedRemotely, EmbeddingError, type InputType } from './provider-embedder';
@@ -35,6 +36,7 @@ export class Embeddings {
     private readonly secrets: SecretBox,
     private readonly config: AppConfig,
     private readonly db: ScopedDb,
+    private readonly metrics: Metrics,
   ) {}
 
   async forCompany(scope: TenantScope, companyId: string): Promise<CompanyEmbedder> {
@@ -89,6 +91,7 @@ export class Embeddings {
     embedder: CompanyEmbedder,
     tokens: number,
   ): Promise<void> {
+    this.metrics.embeddingBatches.inc({ embedder: embedder.id });
     if (!embedder.price || tokens <= 0) return;
     const price = embedder.price;
     const quantity = price.costUnit === 'CALL' ? 1 : tokens;
@@ -100,6 +103,7 @@ export class Embeddings {
       cost: costOf(quantity, price).toFixed(10),
       metadata: { embedder: embedder.id, tokens },
     };
+    this.metrics.costUsd.inc({ sku: price.serviceSku }, Number(row.cost));
     await this.db.run(
       scope,
       (tx) =>
