@@ -43,6 +43,17 @@ export class ApprovalsRepository {
     );
   }
 
+  async latestAnswered(scope: TenantScope, runId: string): Promise<string | null> {
+    const row = await this.db.run(scope, (tx) =>
+      tx.humanApproval.findFirst({
+        where: { runId, status: { not: 'PENDING' } },
+        orderBy: { respondedAt: 'desc' },
+        select: { id: true },
+      }),
+    );
+    return row?.id ?? null;
+  }
+
   runOf(scope: TenantScope, runId: string): Promise<ExecutionRun | null> {
     return this.db.run(scope, (tx) => tx.executionRun.findUnique({ where: { id: runId } }));
   }
@@ -94,7 +105,8 @@ export class ApprovalsRepository {
       const row = await tx.humanApproval.findUniqueOrThrow({
         where: { runId_stepKey: { runId: run.id, stepKey: approval.stepKey } },
       });
-      if (!(await transitionInTx(tx, run, 'AWAITING_APPROVAL', state, { approvalId: row.id }))) return null;
+      if (!(await transitionInTx(tx, run, 'AWAITING_APPROVAL', state, { approvalId: row.id }, ['RUNNING'])))
+        return null;
       if (count)
         await appendEvent(tx, run, 'approval.requested', {
           approvalId: row.id,
@@ -132,7 +144,8 @@ export class ApprovalsRepository {
       if (!count) return null;
       const approval = await tx.humanApproval.findUniqueOrThrow({ where: { id } });
       const run = await tx.executionRun.findUniqueOrThrow({ where: { id: approval.runId } });
-      await transitionInTx(tx, run, 'QUEUED', {}, { approvalId: id });
+      // Only a run that is waiting for this answer moves on (not one cancelled or running).
+      await transitionInTx(tx, run, 'QUEUED', {}, { approvalId: id }, ['AWAITING_APPROVAL']);
       await appendEvent(tx, run, 'approval.resolved', {
         approvalId: id,
         checkpoint: approval.checkpoint,

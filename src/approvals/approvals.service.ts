@@ -101,6 +101,11 @@ export class ApprovalsService {
     });
   }
 
+  /** The id of a run's most recently answered approval (whose resume job may be live). */
+  async latestAnswered(scope: TenantScope, runId: string): Promise<string | null> {
+    return this.approvals.latestAnswered(scope, runId);
+  }
+
   /** The delayed timeout job: applies onTimeout if the approval is still PENDING. */
   async expire(approvalId: string, companyId: string): Promise<void> {
     const { scope } = await this.companies.runContext(companyId);

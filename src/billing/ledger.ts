@@ -75,17 +75,6 @@ export class Ledger {
       providerName: provider,
       OR: [{ serviceSku: { in: skus } }, { encryptedApiKey: { not: null } }],
     });
-    const prices: Partial<Record<TokenKind, Price>> = {};
-    for (const row of rows) {
-      const kind = TOKEN_KINDS[skus.indexOf(row.serviceSku)];
-      if (kind && !prices[kind])
-        prices[kind] = {
-          skuId: row.id,
-          serviceSku: row.serviceSku,
-          internalCost: row.internalCost,
-          costUnit: row.costUnit,
-        };
-    }
     // The nearest company with a key for this provider; within it, a row of this model first.
     const keyed = rows.filter((row) => row.encryptedApiKey !== null);
     const nearest = keyed.filter((row) => row.companyId === keyed[0]?.companyId);
@@ -108,14 +97,31 @@ export class Ledger {
     } else if (this.config.env.ANTHROPIC_API_KEY && provider === 'anthropic') {
       credentials = { apiKey: this.config.env.ANTHROPIC_API_KEY, source: 'environment' };
     }
+    // A company prices only the calls made with its own key: price rows count from the
+    // key's owner upward (the platform's for the environment key). A row below it, such
+    // as a tenant's keyless row at zero, cannot undercut what its partner pays.
+    const owner = keyRow ? lineage.indexOf(keyRow.companyId) : lineage.length - 1;
+    const prices: Partial<Record<TokenKind, Price>> = {};
+    for (const row of rows) {
+      const kind = TOKEN_KINDS[skus.indexOf(row.serviceSku)];
+      if (kind && !prices[kind] && lineage.indexOf(row.companyId) >= owner)
+        prices[kind] = {
+          skuId: row.id,
+          serviceSku: row.serviceSku,
+          internalCost: row.internalCost,
+          costUnit: row.costUnit,
+        };
+    }
     return { prices, credentials };
   }
 
-  /** The price of a tool SKU for a run's company: the nearest active row, or null. */
+  /** The price of a tool SKU for a run's company: set by the highest company that defines
+   *  it (a company below cannot undercut its catalog), or null. */
   async toolPrice(scope: TenantScope, companyId: string, sku: string): Promise<Price | null> {
-    const [row] = await this.registry.lineageRows(scope, [companyId, ...(scope.catalogCompanyIds ?? [])], {
+    const rows = await this.registry.lineageRows(scope, [companyId, ...(scope.catalogCompanyIds ?? [])], {
       serviceSku: sku,
     });
+    const row = rows.at(-1);
     return row
       ? { skuId: row.id, serviceSku: row.serviceSku, internalCost: row.internalCost, costUnit: row.costUnit }
       : null;
@@ -161,11 +167,16 @@ export class Ledger {
     if (rows.length) throw new BudgetExhausted(exhaustedRow.parse(rows[0]).name);
   }
 
-  /** Reservations left by workers that died mid-call; the reconciler calls this. */
+  /** Reservations left by workers that died mid-call, one transaction each; the reconciler calls this. */
   async releaseExpired(maxRows = 500): Promise<number> {
-    const [row] = await this.db.unscoped.$queryRaw<{ released: number }[]>`
-      SELECT budget_release_expired(${maxRows}::integer) AS released`;
-    return row?.released ?? 0;
+    let released = 0;
+    while (released < maxRows) {
+      const [row] = await this.db.unscoped.$queryRaw<{ released: number }[]>`
+        SELECT budget_release_expired() AS released`;
+      if (!row?.released) break;
+      released++;
+    }
+    return released;
   }
 }
 

@@ -144,14 +144,17 @@ export function inputTokensUpperBound(request: {
   return bytes + (request.tools?.length ? 1_000 : 0);
 }
 
-/** A priced tool call's quantity: characters of its JSON output for `1K_chars`, else one call. */
-export function toolQuantity(price: Pick<Price, 'costUnit'>, output: unknown): number {
-  return price.costUnit === 'CHARS_1K' ? (JSON.stringify(output ?? null) ?? '').length : 1;
+/** A priced tool call's quantity: characters of its JSON output for `1K_chars` (at most
+ *  `maxChars`, what was reserved), else one call. */
+export function toolQuantity(price: Pick<Price, 'costUnit'>, output: unknown, maxChars: number): number {
+  return price.costUnit === 'CHARS_1K'
+    ? Math.min((JSON.stringify(output ?? null) ?? '').length, maxChars)
+    : 1;
 }
 
-/** The ledger row of one priced tool call. */
-export function toolCharge(price: Price, output: unknown, newId: () => string): UsageRow {
-  const quantity = toolQuantity(price, output);
+/** The ledger row of one priced tool call; never more than its reserved worst case. */
+export function toolCharge(price: Price, output: unknown, newId: () => string, maxChars: number): UsageRow {
+  const quantity = toolQuantity(price, output, maxChars);
   return {
     id: newId(),
     skuId: price.skuId,

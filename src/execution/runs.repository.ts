@@ -83,9 +83,11 @@ export async function transitionInTx(
   to: RunStatus,
   data: Prisma.ExecutionRunUncheckedUpdateManyInput = {},
   event: object = {},
+  /** Narrower than every status that may lead to `to`: only from these. */
+  from: RunStatus[] = sourcesOf(to),
 ): Promise<boolean> {
   const { count } = await tx.executionRun.updateMany({
-    where: { id: run.id, status: { in: sourcesOf(to) } },
+    where: { id: run.id, status: { in: from.filter((status) => sourcesOf(to).includes(status)) } },
     data: { ...data, status: to },
   });
   if (count) await appendEvent(tx, run, 'run.status', { status: to, ...event });

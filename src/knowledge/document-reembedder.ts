@@ -20,7 +20,8 @@ export class DocumentReembedder {
   async request(scope: TenantScope, companyIds: readonly string[]): Promise<number> {
     const documents = await this.db.run(scope, (tx) =>
       tx.document.findMany({
-        where: { companyId: { in: [...companyIds] }, uploadStatus: { in: ['READY', 'FAILED'] } },
+        // Every document: one being ingested right now may have started with the old embedder.
+        where: { companyId: { in: [...companyIds] } },
         select: { id: true, companyId: true, contentHash: true },
       }),
     );
@@ -30,7 +31,7 @@ export class DocumentReembedder {
         documentId: document.id,
         companyId: document.companyId,
         contentHash: document.contentHash,
-        reembed: stamp,
+        attempt: `reembed-${stamp}`,
       };
       await this.ingestion.add(Jobs.IngestDocument.name, payload, JOB_OPTIONS['document.ingest'](payload));
     }

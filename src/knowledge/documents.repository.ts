@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { v7 as uuidv7 } from 'uuid';
 import { z } from 'zod';
 import { Prisma, type Document, type UploadStatus } from '../infra/database/generated/client';
-import { ScopedDb, type TenantScope } from '../infra/database/tenant-scope';
+import { ScopedDb, type TenantScope, type Tx } from '../infra/database/tenant-scope';
 import type { Chunk } from './ingestion/chunker';
 
 export interface StoredChunk extends Chunk {
@@ -79,8 +79,9 @@ export class DocumentsRepository {
   }
 
   /** FAILED with the reason, and no chunks: nothing half-stored stays searchable. */
-  async fail(scope: TenantScope, id: string, reason: string): Promise<void> {
+  async fail(scope: TenantScope, id: string, contentHash: string, reason: string): Promise<void> {
     await this.db.run(scope, async (tx) => {
+      if (!(await this.lockUpload(tx, id, contentHash))) return;
       await tx.documentChunk.deleteMany({ where: { documentId: id } });
       await tx.document.update({
         where: { id },
@@ -120,12 +121,13 @@ export class DocumentsRepository {
    *  a failure stores nothing. */
   async replaceChunks(
     scope: TenantScope,
-    document: Pick<Document, 'id' | 'companyId' | 'entityId'>,
+    document: Pick<Document, 'id' | 'companyId' | 'entityId' | 'contentHash'>,
     chunks: (Chunk & { embedding: string })[],
     embedder: string,
     metadata: Prisma.InputJsonObject,
-  ): Promise<void> {
-    await this.db.run(scope, async (tx) => {
+  ): Promise<boolean> {
+    return this.db.run(scope, async (tx) => {
+      if (!(await this.lockUpload(tx, document.id, document.contentHash))) return false;
       await tx.documentChunk.deleteMany({ where: { documentId: document.id } });
       for (let at = 0; at < chunks.length; at += 500) {
         const batch = chunks.slice(at, at + 500);
@@ -150,6 +152,15 @@ export class DocumentsRepository {
           metadata,
         },
       });
+      return true;
     });
+  }
+
+  /** Locks the document and says whether it still holds this upload: a job for an
+   *  older upload must not overwrite a newer one's chunks. */
+  private async lockUpload(tx: Tx, id: string, contentHash: string): Promise<boolean> {
+    const rows = await tx.$queryRaw<{ content_hash: string }[]>`
+      SELECT content_hash FROM documents WHERE id = ${id}::uuid FOR UPDATE`;
+    return rows[0]?.content_hash === contentHash;
   }
 }

@@ -94,7 +94,7 @@ export class DocumentsService {
           filename: file.filename,
           ...fields,
         });
-    const payload = { documentId: document.id, companyId, contentHash };
+    const payload = { documentId: document.id, companyId, contentHash, attempt: uuidv7() };
     await this.ingestion.add(Jobs.IngestDocument.name, payload, JOB_OPTIONS['document.ingest'](payload));
     return { document, chunkCount: 0 };
   }

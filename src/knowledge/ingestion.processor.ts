@@ -97,7 +97,7 @@ export class IngestionProcessor extends WorkerHost implements OnApplicationBoots
     } catch (error) {
       if (error instanceof EmbeddingError && !final) throw error; // retried by the job
       if (!(error instanceof ParseError) && !(error instanceof EmbeddingError)) throw error;
-      await this.documents.fail(scope, document.id, error.message);
+      await this.documents.fail(scope, document.id, document.contentHash, error.message);
       this.logger.warn(`document ${document.id} failed: ${error.message}`);
     }
   }

@@ -53,6 +53,7 @@ export class SearchRepository {
     else parts.push(Prisma.sql`c.entity_id IS NULL`);
     if (filter.documentIds?.length)
       parts.push(Prisma.sql`c.document_id = ANY (${filter.documentIds}::uuid[])`);
+    if (filter.embedder) parts.push(Prisma.sql`c.metadata ->> 'embedder' = ${filter.embedder}`);
     return Prisma.join(parts, ' AND ');
   }
 

@@ -489,6 +489,24 @@ describe('human approvals', () => {
     expect(await runOf(strict)).toMatchObject({ status: 'FAILED', errorCode: 'BUDGET_EXCEEDED' });
   });
 
+  it('keeps an edited before_run approval valid when the run pauses again later', async () => {
+    const entity = await action({ approvals: [{ trigger: 'before_run' }, { trigger: 'output_review' }] });
+    const runId = await start(entity.id, { name: 'Original' });
+    const first = await approvalOf(runId);
+    await api('POST', `/approvals/${first.id}/approve`, h.approver, { editedInput: { name: 'Edited' } });
+    await drain();
+    expect((await runOf(runId)).status).toBe('AWAITING_APPROVAL');
+    const review = await approvalOf(runId);
+    expect(review).toMatchObject({ checkpoint: 'output_review', contextSnapshot: { output: 'hi Edited' } });
+    await api('POST', `/approvals/${review.id}/approve`, h.approver, {});
+    await drain();
+    expect(await runOf(runId)).toMatchObject({
+      status: 'COMPLETED',
+      resultData: 'hi Edited',
+      inputData: { name: 'Edited' },
+    });
+  });
+
   it('reviews the output: an edit replaces it, and must fit the output contract', async () => {
     anthropic.reply({ text: 'draft' });
     const entity = await action(

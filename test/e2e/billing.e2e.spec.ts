@@ -220,6 +220,34 @@ describe('billing: registry, credentials, ledger, budgets, reports', () => {
     expect(auth(platform)).toContain(PLATFORM_KEY);
   });
 
+  it('checks a registry base URL again at call time, and does not let a keyless row undercut the key owner’s price', async () => {
+    // The saved URL now points somewhere the egress guard refuses (as if DNS changed).
+    const row = await db.admin.integrationRegistry.findFirstOrThrow({ where: { companyId: tenant(1) } });
+    await db.admin.integrationRegistry.update({
+      where: { id: row.id },
+      data: { baseUrl: 'http://127.0.0.1:9/' },
+    });
+    const refused = await run((await llmEntity(tenant(1))).id, h.t1);
+    expect(refused).toMatchObject({ status: 'FAILED', errorCode: 'EGRESS_REFUSED' });
+    await db.admin.integrationRegistry.update({ where: { id: row.id }, data: { baseUrl: row.baseUrl } });
+
+    // Tenant 3 calls on its partner's key: its own keyless zero-priced row is ignored.
+    const cheap = await api('POST', '/integrations', h.t3, {
+      providerName: 'anthropic',
+      modelName: MODEL,
+      serviceSku: `anthropic/${MODEL}:output`,
+      componentType: 'llm',
+      internalCost: '0',
+      costUnit: '1M_tokens',
+    });
+    expect(cheap.statusCode).toBe(201);
+    platform.reply({ text: 'x', usage: { input_tokens: 0, output_tokens: 1000 } });
+    const billed = await run((await llmEntity(tenant(3))).id, h.t3);
+    // 1000 output tokens at the partner's 15 per million.
+    expect(billed).toMatchObject({ status: 'COMPLETED', totalCostUsd: '0.015000' });
+    expect((await api('DELETE', `/integrations/${cheap.json().id}`, h.t3)).statusCode).toBe(204);
+  });
+
   it('bills every token kind at the nearest price, once, and rolls costs up the run tree to the cent', async () => {
     const usage = {
       input_tokens: 1200,

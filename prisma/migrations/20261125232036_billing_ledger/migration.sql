@@ -133,8 +133,11 @@ CREATE FUNCTION billing_lock_company_lineage(p_company uuid, p_periods date[]) R
   AS $$
   DECLARE v_ids uuid[] := ARRAY(SELECT company_ancestors(p_company)) || p_company;
   BEGIN
+    -- Sorted, like the locks below: two lineages creating a month's rows at once must
+    -- not each wait on the other's uncommitted insert.
     INSERT INTO company_spend (company_id, period)
       SELECT c, p FROM unnest(v_ids) c CROSS JOIN unnest(p_periods) p
+      ORDER BY c, p
       ON CONFLICT DO NOTHING;
     PERFORM 1 FROM company_spend WHERE company_id = ANY (v_ids) AND period = ANY (p_periods)
       ORDER BY company_id, period FOR UPDATE;
@@ -273,10 +276,11 @@ CREATE FUNCTION usage_settle(p_run uuid, p_step text, p_tokens bigint, p_rows js
     RETURN v_cost;
   END $$;
 
--- Reservations whose worker died before settling (the call's timeout and retries are
--- long over): released by the reconciler, across companies, each in the same lock
--- order as a settle. Returns how many were released.
-CREATE FUNCTION budget_release_expired(max_rows integer) RETURNS integer
+-- A reservation whose worker died before settling (the call's timeout and retries are
+-- long over), released by the reconciler: the oldest expired one, in the same lock
+-- order as a settle. One per call (and per transaction), so no lock is held while
+-- the next lineage is taken. Returns the number released (0 or 1).
+CREATE FUNCTION budget_release_expired() RETURNS integer
   LANGUAGE plpgsql SECURITY DEFINER SET search_path = public
   AS $$
   DECLARE
@@ -285,21 +289,19 @@ CREATE FUNCTION budget_release_expired(max_rows integer) RETURNS integer
     v_companies uuid[];
     v_amount numeric;
     v_tokens bigint;
-    v_count integer := 0;
   BEGIN
-    FOR r IN SELECT id, run_id, company_id, period FROM budget_reservations
-              WHERE expires_at < now() ORDER BY expires_at LIMIT max_rows LOOP
-      v_runs := billing_lock_run_lineage(r.run_id);
-      v_companies := billing_lock_company_lineage(r.company_id, ARRAY[r.period]);
-      DELETE FROM budget_reservations WHERE id = r.id RETURNING amount_usd, tokens INTO v_amount, v_tokens;
-      CONTINUE WHEN NOT FOUND;
-      UPDATE execution_runs SET reserved_usd = reserved_usd - v_amount, reserved_tokens = reserved_tokens - v_tokens
-       WHERE id = ANY (v_runs);
-      UPDATE company_spend SET reserved_usd = reserved_usd - v_amount
-       WHERE company_id = ANY (v_companies) AND period = r.period;
-      v_count := v_count + 1;
-    END LOOP;
-    RETURN v_count;
+    SELECT id, run_id, company_id, period INTO r FROM budget_reservations
+     WHERE expires_at < now() ORDER BY expires_at LIMIT 1;
+    IF NOT FOUND THEN RETURN 0; END IF;
+    v_runs := billing_lock_run_lineage(r.run_id);
+    v_companies := billing_lock_company_lineage(r.company_id, ARRAY[r.period]);
+    DELETE FROM budget_reservations WHERE id = r.id RETURNING amount_usd, tokens INTO v_amount, v_tokens;
+    IF NOT FOUND THEN RETURN 0; END IF;
+    UPDATE execution_runs SET reserved_usd = reserved_usd - v_amount, reserved_tokens = reserved_tokens - v_tokens
+     WHERE id = ANY (v_runs);
+    UPDATE company_spend SET reserved_usd = reserved_usd - v_amount
+     WHERE company_id = ANY (v_companies) AND period = r.period;
+    RETURN 1;
   END $$;
 
 -- Which company of the lineage (the company or one above it) has spent its monthly
@@ -318,5 +320,5 @@ CREATE FUNCTION company_budget_exhausted(p_company uuid) RETURNS TABLE (id uuid,
 
 REVOKE ALL ON FUNCTION billing_lock_run_lineage(uuid), billing_lock_company_lineage(uuid, date[]),
   billing_run_company(uuid), budget_reserve(uuid, text, numeric, bigint, integer),
-  usage_settle(uuid, text, bigint, jsonb), budget_release_expired(integer),
+  usage_settle(uuid, text, bigint, jsonb), budget_release_expired(),
   company_budget_exhausted(uuid) FROM PUBLIC;

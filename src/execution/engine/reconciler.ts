@@ -71,6 +71,9 @@ export class Reconciler {
       report.approvalsExpired.push(approval.id);
     }
     const stamp = Date.now().toString(36);
+    const active = new Set(
+      (await this.execution.getActive()).map((job) => (job.data as { runId?: string }).runId),
+    );
     for (const row of z.array(candidate).parse(rows)) {
       const { scope } = await this.companies.runContext(row.company_id);
       const run = await this.runs.findById(scope, row.id);
@@ -96,9 +99,18 @@ export class Reconciler {
         }
         continue;
       }
-      const job = await this.execution.getJob(run.id);
-      const state = job ? await job.getState() : 'missing';
-      if (!LIVE.has(state)) {
+      // A run being worked on has a live job under its own id, or (resumed after an
+      // approval) under resume-<approval id>; active jobs are checked by their payload.
+      if (active.has(run.id)) continue;
+      const answered = await this.approvals.latestAnswered(scope, run.id);
+      const ids = [run.id, ...(answered ? [`resume-${answered}`] : [])];
+      const states = await Promise.all(
+        ids.map(async (id) => {
+          const job = await this.execution.getJob(id);
+          return job ? job.getState() : 'missing';
+        }),
+      );
+      if (!states.some((state) => LIVE.has(state))) {
         await this.enqueue({ runId: run.id, companyId: run.companyId, recovery: stamp });
         report.requeued.push(run.id);
       }

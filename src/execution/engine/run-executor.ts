@@ -289,7 +289,11 @@ export class RunExecutor {
     const answered = await this.approvals.findForCheckpoint(scope, run.id, at.key);
     if (answered && answered.status !== 'PENDING') {
       if (answered.status !== 'APPROVED') throw new ApprovalDenied(answered);
-      if (answered.callHash !== hash)
+      // Bound to the call it was asked about; an edited call (the approver's own edit,
+      // applied before a later resume) is the same approval.
+      const edited =
+        at.pending && answered.editedInput !== null ? callHash(at.pending.name, answered.editedInput) : null;
+      if (answered.callHash !== hash && edited !== hash)
         throw new RunFailure(
           'APPROVAL_MISMATCH',
           'The approval was given for another call than the one pending.',
@@ -1079,7 +1083,9 @@ export class RunExecutor {
         `${toolName}: ${message}`,
       );
     }
-    const charge = price ? toolCharge(price, output, newUsageRowId) : null;
+    const charge = price
+      ? toolCharge(price, output, newUsageRowId, this.config.env.HTTP_ACTION_MAX_RESPONSE_BYTES)
+      : null;
     if (charge) this.metrics.costUsd.inc({ sku: charge.serviceSku }, Number(charge.cost));
     await this.runs.logToolCall(
       scope,

@@ -1,6 +1,7 @@
 import Anthropic, { APIError } from '@anthropic-ai/sdk';
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../../infra/config/config';
+import { assertEgressAllowed, EgressRefused, parseAllowPrivate } from '../../infra/net/egress';
 import { RunFailure } from '../execution.errors';
 
 /** Output tokens of a call whose entity sets no capabilities.model.maxTokens. */
@@ -42,6 +43,23 @@ export class LlmGateway {
 
   constructor(private readonly config: AppConfig) {}
 
+  private readonly guardedFetch = async (
+    input: string | URL | Request,
+    init?: RequestInit,
+  ): Promise<Response> => {
+    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+    try {
+      await assertEgressAllowed(url, {
+        allowPrivate: parseAllowPrivate(this.config.env.EGRESS_ALLOW_PRIVATE_HOSTS),
+      });
+    } catch (error) {
+      if (error instanceof EgressRefused)
+        throw new RunFailure('EGRESS_REFUSED', `The integration's base URL is refused: ${error.message}`);
+      throw error;
+    }
+    return fetch(input, { ...init, redirect: 'error' });
+  };
+
   private client(apiKey: string, baseURL?: string): Anthropic {
     const key = `${baseURL ?? ''}\u0000${apiKey}`;
     let client = this.clients.get(key);
@@ -51,6 +69,10 @@ export class LlmGateway {
         baseURL: baseURL ?? this.config.env.ANTHROPIC_BASE_URL,
         maxRetries: this.config.env.LLM_MAX_RETRIES,
         timeout: this.config.env.LLM_TIMEOUT_MS,
+        // A base URL from the registry was set by a tenant: every request is checked by
+        // the egress guard again (DNS may have changed since it was saved) and may not
+        // follow redirects. The operator's ANTHROPIC_BASE_URL is trusted as configured.
+        ...(baseURL ? { fetch: this.guardedFetch } : {}),
       });
       this.clients.set(key, client);
     }
@@ -112,6 +134,8 @@ export class LlmGateway {
         response: data,
       };
     } catch (error) {
+      // The egress guard refused the integration's base URL (the SDK wraps it as a connection error).
+      if (error instanceof APIError && error.cause instanceof RunFailure) throw error.cause;
       if (error instanceof APIError) {
         // 401/403 are not retried (the SDK knows); the rest were retried already.
         const code = error.status === 401 || error.status === 403 ? 'PROVIDER_AUTH' : 'PROVIDER_ERROR';

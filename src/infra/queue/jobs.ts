@@ -34,8 +34,9 @@ export interface JobPayloads {
     documentId: string;
     companyId: string;
     contentHash: string;
-    /** Set when the company's embedder changed: the same upload, embedded again. */
-    reembed?: string;
+    /** Unique per request to ingest (an upload, a re-upload after a failure, a change of
+     *  embedder): BullMQ keeps finished jobs, and a reused id would be ignored. */
+    attempt: string;
   };
 }
 
@@ -75,9 +76,9 @@ export const JOB_OPTIONS: { [K in keyof JobPayloads]: (payload: JobPayloads[K]) 
     removeOnComplete: 1_000,
     removeOnFail: 5_000,
   }),
-  // One job per upload (document and content hash): a duplicate upload is a no-op.
+  // One job per request to ingest; an identical upload never asks (documents.service).
   'document.ingest': (payload) => ({
-    jobId: `ingest-${payload.documentId}-${payload.contentHash.slice(0, 16)}${payload.reembed ? `-${payload.reembed}` : ''}`,
+    jobId: `ingest-${payload.documentId}-${payload.attempt}`,
     attempts: 3,
     backoff: { type: 'exponential', delay: 2_000 },
     removeOnComplete: 1_000,
