@@ -7,7 +7,8 @@ import {
   type HumanApproval,
   type WebhookDelivery,
 } from '../infra/database/generated/client';
-import { ScopedDb, type TenantScope } from '../infra/database/tenant-scope';
+import { ScopedDb, type TenantScope, type Tx } from '../infra/database/tenant-scope';
+import type { Outgoing } from './approval-notifier';
 import { RunEventsBus } from '../execution/run-events.bus';
 import { appendEvent, transitionInTx } from '../execution/runs.repository';
 
@@ -95,7 +96,8 @@ export class ApprovalsRepository {
     run: RunRef,
     approval: NewApproval,
     state: Prisma.ExecutionRunUncheckedUpdateManyInput,
-  ): Promise<{ approval: HumanApproval; created: boolean } | null> {
+    onCreated: (tx: Tx, approval: HumanApproval) => Promise<Outgoing>,
+  ): Promise<{ approval: HumanApproval; created: boolean; outgoing: Outgoing | null } | null> {
     const opened = await this.db.run(scope, async (tx) => {
       const expiresAt = approval.timeoutMs ? new Date(Date.now() + approval.timeoutMs) : null;
       const { count } = await tx.humanApproval.createMany({
@@ -113,7 +115,8 @@ export class ApprovalsRepository {
           checkpoint: row.checkpoint,
           expiresAt: row.expiresAt?.toISOString() ?? null,
         });
-      return { approval: row, created: count > 0 };
+      // The channels' messages commit with the approval (see ApprovalNotifier).
+      return { approval: row, created: count > 0, outgoing: count ? await onCreated(tx, row) : null };
     });
     await this.bus.publish(run.rootRunId ?? run.id);
     return opened;
@@ -131,7 +134,8 @@ export class ApprovalsRepository {
     id: string,
     answer: Answer,
     beforeDeadline: boolean,
-  ): Promise<{ approval: HumanApproval; run: ExecutionRun } | null> {
+    onAnswered: (tx: Tx, approval: HumanApproval) => Promise<Outgoing>,
+  ): Promise<{ approval: HumanApproval; run: ExecutionRun; outgoing: Outgoing } | null> {
     const answered = await this.db.run(scope, async (tx) => {
       const { count } = await tx.humanApproval.updateMany({
         where: {
@@ -152,23 +156,10 @@ export class ApprovalsRepository {
         status: approval.status,
         respondedBy: approval.respondedBy,
       });
-      return { approval, run };
+      return { approval, run, outgoing: await onAnswered(tx, approval) };
     });
     if (answered) await this.bus.publish(answered.run.rootRunId ?? answered.run.id);
     return answered;
-  }
-
-  /** Webhook notifications to send, recorded before their jobs are queued. */
-  addDeliveries(
-    scope: TenantScope,
-    deliveries: Omit<Prisma.WebhookDeliveryUncheckedCreateInput, 'id'>[],
-  ): Promise<WebhookDelivery[]> {
-    if (!deliveries.length) return Promise.resolve([]);
-    return this.db.run(scope, async (tx) => {
-      const rows = deliveries.map((d) => ({ ...d, id: uuidv7() }));
-      await tx.webhookDelivery.createMany({ data: rows });
-      return tx.webhookDelivery.findMany({ where: { id: { in: rows.map((r) => r.id) } } });
-    });
   }
 
   findDelivery(scope: TenantScope, id: string): Promise<WebhookDelivery | null> {

@@ -134,7 +134,14 @@ export class ApprovalsService {
     answer: Answer,
     beforeDeadline = true,
   ): Promise<HumanApproval> {
-    const result = await this.approvals.answer(scope, approval.id, answer, beforeDeadline);
+    // The rule (for its channels) is read first: the resolved notice commits with the answer.
+    const run = await this.approvals.runOf(scope, approval.runId);
+    const entity = run ? await this.entities.findForRun(scope, run.entityId) : null;
+    const snapshot = approval.contextSnapshot as unknown as ApprovalSnapshot;
+    const rule = entity ? rulesOf(entity)[snapshot.rule] : undefined;
+    const result = await this.approvals.answer(scope, approval.id, answer, beforeDeadline, (tx, answered) =>
+      this.notifier.record(tx, answered, rule, 'approval.resolved'),
+    );
     if (!result) {
       const now = await this.approvals.findVisible(scope, approval.id);
       const expired = now?.status === 'PENDING' && !!now.expiresAt && now.expiresAt <= new Date();
@@ -146,14 +153,7 @@ export class ApprovalsService {
     );
     const payload = { runId: result.run.id, companyId: result.run.companyId, approvalId: approval.id };
     await this.execution.add(Jobs.ExecuteRun.name, payload, JOB_OPTIONS['run.execute'](payload));
-    const entity = await this.entities.findForRun(scope, result.run.entityId);
-    const snapshot = result.approval.contextSnapshot as unknown as ApprovalSnapshot;
-    await this.notifier.notify(
-      scope,
-      result.approval,
-      entity ? rulesOf(entity)[snapshot.rule] : undefined,
-      'approval.resolved',
-    );
+    await this.notifier.dispatch(result.outgoing);
     return result.approval;
   }
 

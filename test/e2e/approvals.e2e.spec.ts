@@ -5,6 +5,7 @@ import type { INestApplicationContext } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { Queue } from 'bullmq';
 import { verifyWebhook } from '../../src/approvals/webhook-signature';
+import { Reconciler } from '../../src/execution/engine/reconciler';
 import type { Prisma } from '../../src/infra/database/generated/client';
 import { ALL_QUEUES } from '../../src/infra/queue/queue-names';
 import { FakeAnthropic } from '../../tools/fake-anthropic';
@@ -205,6 +206,45 @@ describe('human approvals', () => {
     expect(attempts).toHaveLength(2);
     expect(attempts[0].body).toBe(attempts[1].body);
     expect(attempts[0].headers['x-hirebuddha-delivery']).toBe(delivery.id);
+  });
+
+  it('sends notifications whose jobs were lost: the reconciler finds their outbox rows', async () => {
+    const entity = await action({
+      approvals: [{ trigger: 'before_run', channels: [{ type: 'webhook', url: hookUrl, secret: SECRET }] }],
+    });
+    const runId = await start(entity.id);
+    const approval = await approvalOf(runId);
+    // As if the process died between the commit and the enqueue: rows without jobs.
+    const delivery = await db.admin.webhookDelivery.create({
+      data: {
+        companyId: tenantId,
+        approvalId: approval.id,
+        event: 'approval.requested',
+        url: hookUrl,
+        payload: { event: 'approval.requested', approval: { id: approval.id, lost: true } },
+        createdAt: new Date(Date.now() - 120_000),
+      },
+    });
+    const mail = await db.admin.mailOutbox.create({
+      data: {
+        toAddress: 'lost@example.com',
+        subject: 's',
+        text: 't',
+        html: 'h',
+        createdAt: new Date(Date.now() - 120_000),
+      },
+    });
+    const before = hooks.length;
+    const report = await worker.get(Reconciler, { strict: false }).reconcile(60_000);
+    expect(report.notificationsRequeued).toBeGreaterThanOrEqual(2);
+    await drain();
+    expect(await db.admin.webhookDelivery.findUniqueOrThrow({ where: { id: delivery.id } })).toMatchObject({
+      status: 'delivered',
+    });
+    expect(hooks.slice(before).some((x) => x.body.includes('"lost":true'))).toBe(true);
+    expect((await db.admin.mailOutbox.findUniqueOrThrow({ where: { id: mail.id } })).status).not.toBe(
+      'pending',
+    );
   });
 
   it('lets exactly one of 50 concurrent answers win, and the run resumes once', async () => {

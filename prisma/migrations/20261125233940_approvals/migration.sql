@@ -57,3 +57,16 @@ CREATE FUNCTION approvals_overdue(max_rows integer)
      ORDER BY a.expires_at LIMIT max_rows
   $$;
 REVOKE ALL ON FUNCTION approvals_overdue(integer) FROM PUBLIC;
+
+-- Webhook deliveries written but never attempted a while after they were recorded:
+-- their job was lost (a crash between the commit and the enqueue, or Redis lost it).
+-- The reconciler queues them again; the job id makes a repeat a no-op.
+CREATE FUNCTION webhook_deliveries_unsent(older_than interval, max_rows integer)
+  RETURNS TABLE (id uuid, company_id uuid)
+  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public
+  AS $$
+    SELECT d.id, d.company_id FROM webhook_deliveries d
+     WHERE d.status = 'pending' AND d.attempts = 0 AND d.created_at < now() - older_than
+     ORDER BY d.created_at LIMIT max_rows
+  $$;
+REVOKE ALL ON FUNCTION webhook_deliveries_unsent(interval, integer) FROM PUBLIC;

@@ -1,3 +1,4 @@
+import { ApprovalNotifier } from '../../approvals/approval-notifier';
 import { ApprovalsService } from '../../approvals/approvals.service';
 import { Ledger } from '../../billing/ledger';
 import { InjectQueue } from '@nestjs/bullmq';
@@ -30,6 +31,8 @@ export interface ReconcileReport {
   reservationsReleased: number;
   /** Approvals past their deadline whose timeout job was lost, settled by onTimeout. */
   approvalsExpired: string[];
+  /** Webhooks and mails recorded but never queued (their enqueue was lost), queued again. */
+  notificationsRequeued: number;
 }
 
 /**
@@ -51,6 +54,7 @@ export class Reconciler {
     private readonly config: AppConfig,
     private readonly ledger: Ledger,
     private readonly approvals: ApprovalsService,
+    private readonly notifier: ApprovalNotifier,
     @InjectQueue(QueueName.Execution) private readonly execution: Queue,
   ) {}
 
@@ -63,7 +67,9 @@ export class Reconciler {
       expired: [],
       reservationsReleased: await this.ledger.releaseExpired(),
       approvalsExpired: [],
+      notificationsRequeued: 0,
     };
+    report.notificationsRequeued = await this.requeueNotifications(staleAfterMs);
     const overdue = await this.prisma.$queryRaw<{ id: string; company_id: string }[]>`
       SELECT id, company_id FROM approvals_overdue(100)`;
     for (const approval of overdue) {
@@ -124,6 +130,22 @@ export class Reconciler {
       this.logger.warn(`reconciled runs: ${JSON.stringify(report)}`);
     }
     return report;
+  }
+
+  /** Outbox rows (webhook deliveries, mails) never attempted since `staleAfterMs` ago. */
+  private async requeueNotifications(staleAfterMs: number): Promise<number> {
+    const webhooks = await this.prisma.$queryRaw<{ id: string; company_id: string }[]>`
+      SELECT id, company_id FROM webhook_deliveries_unsent(make_interval(secs => ${staleAfterMs / 1000}::float8), 200)`;
+    // The mail outbox is platform infrastructure without row-level security.
+    const mails = await this.prisma.mailOutbox.findMany({
+      where: { status: 'pending', attempts: 0, createdAt: { lt: new Date(Date.now() - staleAfterMs) } },
+      select: { id: true },
+      take: 200,
+    });
+    for (const row of webhooks)
+      await this.notifier.dispatch({ companyId: row.company_id, deliveryIds: [row.id], mailIds: [] });
+    await this.notifier.dispatch({ companyId: '', deliveryIds: [], mailIds: mails.map((m) => m.id) });
+    return webhooks.length + mails.length;
   }
 
   private async enqueue(payload: Parameters<(typeof JOB_OPTIONS)['run.execute']>[0]): Promise<void> {

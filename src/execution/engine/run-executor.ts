@@ -329,6 +329,7 @@ export class RunExecutor {
         onTimeout: at.rule.timeoutMs ? (at.rule.onTimeout ?? 'reject') : null,
       },
       state,
+      (tx, row) => this.notifier.record(tx, row, at.rule, 'approval.requested'),
     );
     if (opened?.created) {
       if (at.rule.timeoutMs) {
@@ -338,7 +339,7 @@ export class RunExecutor {
           delay: at.rule.timeoutMs,
         });
       }
-      await this.notifier.notify(scope, opened.approval, at.rule, 'approval.requested');
+      if (opened.outgoing) await this.notifier.dispatch(opened.outgoing);
     }
     throw new AwaitingApproval();
   }
