@@ -1,3 +1,4 @@
+import { canonicalJson } from '../infra/crypto/canonical-json';
 import { createHash } from 'node:crypto';
 import type { HierarchicalEntity } from '../infra/database/generated/client';
 
@@ -33,20 +34,9 @@ export function ruleFor(
   return index < 0 ? null : { rule: rules[index], index };
 }
 
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (value && typeof value === 'object') {
-    return `{${Object.keys(value)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
-}
-
 /** What an approval is bound to: the tool (or child) and its exact arguments. */
 export function callHash(name: string, args: unknown): string {
   return createHash('sha256')
-    .update(`${name}\u0000${canonical(args)}`)
+    .update(`${name}\u0000${canonicalJson(args)}`)
     .digest('hex');
 }

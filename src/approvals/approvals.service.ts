@@ -3,7 +3,7 @@ import { Injectable } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import { EntitiesService } from '../entities/entities.service';
 import { contractViolations } from '../execution/contract';
-import type { HumanApproval, Prisma } from '../infra/database/generated/client';
+import type { HumanApproval } from '../infra/database/generated/client';
 import type { TenantScope } from '../infra/database/tenant-scope';
 import { NotFound } from '../infra/http/domain-error';
 import { Metrics } from '../infra/metrics/metrics';
@@ -80,15 +80,17 @@ export class ApprovalsService {
   async approve(caller: Caller, id: string, dto: AnswerApprovalDto): Promise<HumanApproval> {
     const approval = await this.answerable(caller, id);
     const snapshot = approval.contextSnapshot as unknown as ApprovalSnapshot;
-    if (dto.editedInput !== undefined)
-      await this.checkEditedInput(caller, approval, snapshot, dto.editedInput);
-    if (dto.editedOutput !== undefined) await this.checkEditedOutput(caller, approval, dto.editedOutput);
+    // null is "no edit", like an absent field.
+    const editedInput = dto.editedInput ?? undefined;
+    const editedOutput = dto.editedOutput ?? undefined;
+    if (editedInput !== undefined) await this.checkEditedInput(caller, approval, snapshot, editedInput);
+    if (editedOutput !== undefined) await this.checkEditedOutput(caller, approval, editedOutput);
     return this.settle(caller.scope, approval, {
       status: 'APPROVED',
       respondedBy: caller.userId,
       reviewerNotes: dto.notes ?? null,
-      editedInput: dto.editedInput as Prisma.InputJsonValue | undefined,
-      editedOutput: dto.editedOutput as Prisma.InputJsonValue | undefined,
+      editedInput: editedInput,
+      editedOutput: editedOutput,
     });
   }
 

@@ -1,3 +1,4 @@
+import { canonicalJson } from '../infra/crypto/canonical-json';
 import { createHash, randomBytes } from 'node:crypto';
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable } from '@nestjs/common';
@@ -33,17 +34,6 @@ class InvalidIdempotencyKey extends DomainError {
 /** W3C trace context ids: 16 random bytes for the trace, 8 for the span. */
 export const newTraceId = () => randomBytes(16).toString('hex');
 export const newSpanId = () => randomBytes(8).toString('hex');
-
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (value && typeof value === 'object') {
-    return `{${Object.keys(value)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
-}
 
 @Injectable()
 export class RunsService {
@@ -92,7 +82,7 @@ export class RunsService {
       if (!/^[\x21-\x7e]{1,200}$/.test(idempotencyKey)) throw new InvalidIdempotencyKey();
       hash = createHash('sha256')
         .update(
-          canonical({ entityId, input: dto.input, context: dto.context ?? {}, test: dto.test ?? false }),
+          canonicalJson({ entityId, input: dto.input, context: dto.context ?? {}, test: dto.test ?? false }),
         )
         .digest('hex');
       const existing = await this.reuse(caller, companyId, idempotencyKey, hash);

@@ -176,6 +176,13 @@ describe('billing: registry, credentials, ledger, budgets, reports', () => {
     expect(privateBase.statusCode).toBe(422);
     expect(privateBase.json().code).toBe('BASE_URL_REFUSED');
 
+    // null is refused where a field may only be absent, never answered with a 500.
+    expect((await api('POST', '/integrations', h.t1, { ...own, apiKey: null })).statusCode).toBe(400);
+    expect((await api('PATCH', `/integrations/${keyed.id}`, h.app, { internalCost: null })).statusCode).toBe(
+      400,
+    );
+    expect((await api('PATCH', `/integrations/${keyed.id}`, h.app, { status: null })).statusCode).toBe(400);
+
     // Tenant 1 brings its own key, sent to its own endpoint.
     const created = await api('POST', '/integrations', h.t1, {
       ...own,

@@ -31,6 +31,19 @@ describe('companies and users', () => {
 
   const [p1, p2] = [0, 1].map((i) => () => world.partners[i]);
 
+  it('answers 400, not 500, to null for fields that cannot be null', async () => {
+    const tenant = p1().tenants[0];
+    for (const payload of [{ name: null }, { status: null }, { allowUnverifiedLogin: null }])
+      expect(
+        (await call(world.appAdmin, 'PATCH', `/companies/${tenant.company.id}`, payload)).statusCode,
+      ).toBe(400);
+    for (const payload of [{ fullName: null }, { email: null }, { role: null }, { isActive: null }])
+      expect(
+        (await call(tenant.users.tenant_admin, 'PATCH', `/users/${tenant.users.member.id}`, payload))
+          .statusCode,
+      ).toBe(400);
+  });
+
   describe('company tree', () => {
     it('lists exactly the companies in scope for each role', async () => {
       const ids = async (user: { email: string }) =>

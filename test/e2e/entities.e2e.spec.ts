@@ -337,6 +337,29 @@ describe('entity registry', () => {
       expect(await db.admin.hierarchicalEntity.count()).toBe(before);
     });
 
+    it('refuses null for a list field instead of failing (a fuzzing find), and no field answers null with a 5xx', async () => {
+      const target = await action('Null tags');
+      const response = await call('PATCH', `/entities/${target.id}`, { tags: null });
+      expect(response.statusCode).toBe(400);
+      expect(response.json().errors[0].pointer).toBe('/tags');
+      for (const field of [
+        'displayName',
+        'description',
+        'parentId',
+        'hierarchy',
+        'identity',
+        'logicGate',
+        'planning',
+        'capabilities',
+        'governance',
+        'ioContract',
+        'observability',
+      ]) {
+        const answer = await call('PATCH', `/entities/${target.id}`, { [field]: null });
+        expect(`${field} ${answer.statusCode < 500 ? 'ok' : answer.statusCode}`).toBe(`${field} ok`);
+      }
+    });
+
     it('never answers 5xx to random JSON, and writes a row only with 201', async () => {
       const target = await action('Fuzz target');
       await fc.assert(

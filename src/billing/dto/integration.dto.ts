@@ -1,3 +1,4 @@
+import { IsOptionalNotNull } from '../../infra/http/validation';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import {
@@ -66,37 +67,37 @@ export class CreateIntegrationDto {
   costUnit!: ApiCostUnit;
 
   @ApiPropertyOptional({ writeOnly: true, description: 'Stored encrypted; never returned.' })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsString()
   @Matches(API_KEY, { message: 'apiKey must be 8-500 visible ASCII characters' })
   apiKey?: string;
 
   @ApiPropertyOptional({ format: 'uri', description: 'Where calls with this key go; needs apiKey.' })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsUrl({ require_protocol: true, protocols: ['http', 'https'], require_tld: false })
   baseUrl?: string;
 
   @ApiPropertyOptional({ enum: IntegrationStatus })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsEnum(IntegrationStatus)
   status?: IntegrationStatus;
 
   @ApiPropertyOptional({ format: 'uuid', description: 'Owner company in scope; default the caller’s.' })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsUUID()
   companyId?: string;
 }
 
 export class UpdateIntegrationDto {
   @ApiPropertyOptional({ type: 'string', example: '3.00' })
-  @IsOptional()
+  @IsOptionalNotNull()
   @Transform(asDecimalString)
   @IsString()
   @Matches(PRICE, { message: 'internalCost must be a non-negative decimal with at most 10 decimals' })
   internalCost?: string;
 
   @ApiPropertyOptional({ enum: IntegrationStatus })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsEnum(IntegrationStatus)
   status?: IntegrationStatus;
 

@@ -1,3 +1,4 @@
+import { IsOptionalNotNull } from '../../infra/http/validation';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import {
   ArrayMaxSize,
@@ -68,7 +69,8 @@ export class EntityFieldsDto {
   parentId?: string | null;
 
   @ApiPropertyOptional({ type: [String] })
-  @IsOptional()
+  // Absent is fine; null is not (the column is a non-null array).
+  @IsOptionalNotNull()
   @IsArray()
   @ArrayMaxSize(50)
   @IsString({ each: true })

@@ -1,3 +1,4 @@
+import { IsOptionalNotNull } from '../../infra/http/validation';
 import { ApiProperty, ApiPropertyOptional, OmitType } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsBoolean, IsEmail, IsEnum, IsOptional, IsString, IsUUID, Length, MaxLength } from 'class-validator';
@@ -39,25 +40,25 @@ export class InviteUserDto extends OmitType(CreateUserDto, ['password'] as const
 
 export class UpdateUserDto {
   @ApiPropertyOptional({ format: 'email', description: 'A changed email is unverified until confirmed' })
-  @IsOptional()
+  @IsOptionalNotNull()
   @Transform(lowerTrim)
   @IsEmail()
   @MaxLength(254)
   email?: string;
 
   @ApiPropertyOptional()
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsString()
   @Length(1, 200)
   fullName?: string;
 
   @ApiPropertyOptional({ enum: UserRole })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsEnum(UserRole)
   role?: UserRole;
 
   @ApiPropertyOptional()
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsBoolean()
   isActive?: boolean;
 }

@@ -1,3 +1,4 @@
+import { ValidateIf } from 'class-validator';
 import { ValidationPipe, type ArgumentMetadata, type ValidationError } from '@nestjs/common';
 import { ValidationFailed, type FieldError } from './domain-error';
 
@@ -58,3 +59,10 @@ export class ProblemValidationPipe extends ValidationPipe {
     }
   }
 }
+
+/**
+ * Like @IsOptional(), but only for an absent field: null is validated (and refused by
+ * the field's other rules). For fields whose column cannot hold null, so `{"name": null}`
+ * is a 400, not a failed write.
+ */
+export const IsOptionalNotNull = (): PropertyDecorator => ValidateIf((_, value) => value !== undefined);

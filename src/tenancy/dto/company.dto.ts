@@ -1,3 +1,4 @@
+import { IsOptionalNotNull } from '../../infra/http/validation';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import {
@@ -39,7 +40,7 @@ export class CreateCompanyDto {
 
 export class UpdateCompanyDto {
   @ApiPropertyOptional()
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsString()
   @Length(1, 200)
   name?: string;
@@ -51,12 +52,12 @@ export class UpdateCompanyDto {
   logoUrl?: string | null;
 
   @ApiPropertyOptional({ enum: CompanyStatus })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsEnum(CompanyStatus)
   status?: CompanyStatus;
 
   @ApiPropertyOptional({ description: 'Whether users with an unconfirmed email may log in (default false)' })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsBoolean()
   allowUnverifiedLogin?: boolean;
 
