@@ -1,6 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import type { AppConfig } from '../infra/config/config';
 import { InfraModule } from '../infra/infra.module';
+import { QueueBoardModule } from '../admin/queue-board.module';
 import { ApprovalsModule } from '../approvals/approvals.module';
 import { BillingModule } from '../billing/billing.module';
 import { KnowledgeModule } from '../knowledge/knowledge.module';
@@ -26,6 +27,7 @@ export class ApiModule {
         ExecutionModule,
         ApprovalsModule,
         KnowledgeModule,
+        QueueBoardModule,
       ],
       controllers: [HealthController, MetricsController],
     };

@@ -6,6 +6,7 @@ import { AppConfig } from '../infra/config/config';
 import { guardedFetch, parseAllowPrivate } from '../infra/net/egress';
 import type { JobPayloads } from '../infra/queue/jobs';
 import { QueueName } from '../infra/queue/queue-names';
+import { configureWorker } from '../infra/queue/worker-options';
 import { CompaniesService } from '../tenancy/companies.service';
 import { rulesOf } from './approval-rules';
 import { ApprovalsRepository } from './approvals.repository';
@@ -28,6 +29,7 @@ export class WebhookProcessor extends WorkerHost {
     private readonly config: AppConfig,
   ) {
     super();
+    configureWorker(WebhookProcessor, QueueName.Webhooks, config);
   }
 
   async process(job: Job<JobPayloads['webhook.deliver']>): Promise<void> {

@@ -4,10 +4,8 @@ import type { Job } from 'bullmq';
 import { AppConfig } from '../infra/config/config';
 import type { JobPayloads } from '../infra/queue/jobs';
 import { QueueName } from '../infra/queue/queue-names';
+import { configureWorker } from '../infra/queue/worker-options';
 import { RunExecutor } from './engine/run-executor';
-
-/** Where @nestjs/bullmq keeps a processor's worker options (its @Processor second argument). */
-const WORKER_OPTIONS = 'bullmq:worker_metadata';
 
 /** Consumes the execution queue: parse the payload, hand the run to the executor. */
 @Processor(QueueName.Execution)
@@ -17,16 +15,10 @@ export class ExecutionProcessor extends WorkerHost implements OnApplicationBoots
     private readonly config: AppConfig,
   ) {
     super();
-    // The worker is built after providers exist, from the class's metadata: the lock
-    // and stalled-check timings come from config, known only now (test: runs.e2e).
-    Reflect.defineMetadata(
-      WORKER_OPTIONS,
-      {
-        lockDuration: config.env.EXECUTION_LOCK_DURATION_MS,
-        stalledInterval: config.env.EXECUTION_STALLED_INTERVAL_MS,
-      },
-      ExecutionProcessor,
-    );
+    configureWorker(ExecutionProcessor, QueueName.Execution, config, {
+      lockDuration: config.env.EXECUTION_LOCK_DURATION_MS,
+      stalledInterval: config.env.EXECUTION_STALLED_INTERVAL_MS,
+    });
   }
 
   onApplicationBootstrap(): void {

@@ -4,6 +4,7 @@ import type { Job, Queue } from 'bullmq';
 import { AppConfig } from '../infra/config/config';
 import { JOB_OPTIONS, Jobs } from '../infra/queue/jobs';
 import { QueueName } from '../infra/queue/queue-names';
+import { configureWorker } from '../infra/queue/worker-options';
 import { ApprovalsService } from '../approvals/approvals.service';
 import type { JobPayloads } from '../infra/queue/jobs';
 import { Reconciler } from './engine/reconciler';
@@ -19,6 +20,7 @@ export class MaintenanceProcessor extends WorkerHost implements OnApplicationBoo
     @InjectQueue(QueueName.Maintenance) private readonly queue: Queue,
   ) {
     super();
+    configureWorker(MaintenanceProcessor, QueueName.Maintenance, config);
   }
 
   async onApplicationBootstrap(): Promise<void> {

@@ -72,5 +72,6 @@ function emailOf(request: FastifyRequest): string {
     UsersService,
     { provide: APP_GUARD, useClass: JwtAuthGuard },
   ],
+  exports: [AccessTokens, JwtStrategy],
 })
 export class IdentityModule {}

@@ -4,6 +4,7 @@ import type { Job } from 'bullmq';
 import { AppConfig } from '../infra/config/config';
 import type { JobPayloads } from '../infra/queue/jobs';
 import { QueueName } from '../infra/queue/queue-names';
+import { configureWorker } from '../infra/queue/worker-options';
 import { CompaniesService } from '../tenancy/companies.service';
 import { DocumentsRepository, toVector } from './documents.repository';
 import { EmbeddingError, Embeddings } from './embedding/embeddings';
@@ -28,6 +29,7 @@ export class IngestionProcessor extends WorkerHost implements OnApplicationBoots
     private readonly config: AppConfig,
   ) {
     super();
+    configureWorker(IngestionProcessor, QueueName.Ingestion, config);
   }
 
   onApplicationBootstrap(): void {

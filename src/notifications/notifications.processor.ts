@@ -4,6 +4,7 @@ import { AppConfig } from '../infra/config/config';
 import type { Job } from 'bullmq';
 import type { JobPayloads } from '../infra/queue/jobs';
 import { QueueName } from '../infra/queue/queue-names';
+import { configureWorker } from '../infra/queue/worker-options';
 import { MailOutboxRepository } from './mail-outbox.repository';
 import { MailTransport } from './mail-transport';
 
@@ -18,6 +19,7 @@ export class NotificationsProcessor extends WorkerHost implements OnApplicationB
     private readonly config: AppConfig,
   ) {
     super();
+    configureWorker(NotificationsProcessor, QueueName.Notifications, config);
   }
 
   onApplicationBootstrap(): void {

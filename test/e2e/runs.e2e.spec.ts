@@ -1,6 +1,7 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { ExecutionProcessor } from '../../src/execution/execution.processor';
+import { IngestionProcessor } from '../../src/knowledge/ingestion.processor';
 import { RunEventsBus } from '../../src/execution/run-events.bus';
 import { startWorker } from '../support/app';
 import type { TestDatabase } from '../support/database';
@@ -99,6 +100,16 @@ describe('runs', () => {
       expect(bull.opts).toMatchObject({ lockDuration: 12_345, stalledInterval: 23_456 });
     } finally {
       await tuned.close();
+    }
+  });
+
+  it('runs only the queues of its WORKER_QUEUES role', async () => {
+    const ingestOnly = await startWorker(db, { WORKER_QUEUES: 'ingestion' });
+    try {
+      expect(ingestOnly.get(ExecutionProcessor, { strict: false }).worker.isRunning()).toBe(false);
+      expect(ingestOnly.get(IngestionProcessor, { strict: false }).worker.isRunning()).toBe(true);
+    } finally {
+      await ingestOnly.close();
     }
   });
 

@@ -65,6 +65,15 @@ describe('loadEnv', () => {
     expect(issuesOf(missing)[0]).toMatch(/^ENCRYPTION_KEYS/);
   });
 
+  it('parses the worker’s queue role and refuses unknown queues', () => {
+    expect(loadEnv({ ...valid, WORKER_QUEUES: ' execution , maintenance' }).WORKER_QUEUES).toEqual([
+      'execution',
+      'maintenance',
+    ]);
+    expect(loadEnv(valid).WORKER_QUEUES).toHaveLength(5);
+    expect(issuesOf({ ...valid, WORKER_QUEUES: 'execution,mail' })[0]).toMatch(/^WORKER_QUEUES/);
+  });
+
   it('rejects a short JWT secret and short previous secrets', () => {
     expect(issuesOf({ ...valid, JWT_SECRET: 'short' })[0]).toMatch(/^JWT_SECRET:/);
     expect(issuesOf({ ...valid, JWT_PREVIOUS_SECRETS: `${'x'.repeat(40)}, tiny` })[0]).toMatch(

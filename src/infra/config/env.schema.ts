@@ -125,6 +125,23 @@ export const envSchema = z.object({
   /** Documents a worker process ingests at once. */
   INGESTION_CONCURRENCY: z.coerce.number().int().min(1).max(50).default(2),
 
+  /** The queues this worker process consumes (comma-separated; default all of them), so
+   *  workers can be given roles: e.g. `execution,maintenance` and `ingestion`. */
+  WORKER_QUEUES: z
+    .string()
+    .default('execution,ingestion,notifications,webhooks,maintenance')
+    .transform((value) =>
+      value
+        .split(',')
+        .map((name) => name.trim())
+        .filter(Boolean),
+    )
+    .pipe(
+      z
+        .array(z.enum(['execution', 'ingestion', 'notifications', 'webhooks', 'maintenance']))
+        .min(1, 'name at least one queue'),
+    ),
+
   /** Runs a worker process executes at once (they mostly wait on I/O). */
   EXECUTION_CONCURRENCY: z.coerce.number().int().min(1).max(500).default(10),
   /** How long a worker holds a run's job before another may take it as stalled (it
