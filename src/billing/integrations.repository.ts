@@ -14,14 +14,6 @@ function visible(scope: TenantScope): Prisma.IntegrationRegistryWhereInput {
   return { companyId: { in: [...scope.companyIds, ...(scope.catalogCompanyIds ?? [])] } };
 }
 
-export function isUniqueViolation(error: unknown): boolean {
-  return error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002';
-}
-
-export function isForeignKeyViolation(error: unknown): boolean {
-  return error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2003';
-}
-
 @Injectable()
 export class IntegrationsRepository {
   constructor(private readonly db: ScopedDb) {}

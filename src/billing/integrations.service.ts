@@ -21,7 +21,8 @@ import type {
   ListIntegrationsQuery,
   UpdateIntegrationDto,
 } from './dto/integration.dto';
-import { IntegrationsRepository, isForeignKeyViolation, isUniqueViolation } from './integrations.repository';
+import { isForeignKeyViolation, isUniqueViolation } from '../infra/database/prisma-errors';
+import { IntegrationsRepository } from './integrations.repository';
 import { SecretBox } from './secret-box';
 
 /** The one place a registry row becomes a response: the key itself never leaves. */

@@ -1,3 +1,4 @@
+import { isUniqueViolation } from '../infra/database/prisma-errors';
 import { Injectable } from '@nestjs/common';
 import { v7 as uuidv7 } from 'uuid';
 import { z } from 'zod';
@@ -38,10 +39,6 @@ function visible(
   if (catalog === 'exclude') return own;
   if (catalog === 'only') return shared;
   return { OR: [own, shared] };
-}
-
-function isUniqueViolation(error: unknown): boolean {
-  return error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002';
 }
 
 const idRow = z.object({ id: z.string() });

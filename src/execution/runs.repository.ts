@@ -1,3 +1,4 @@
+import { isUniqueViolation } from '../infra/database/prisma-errors';
 import { randomBytes } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { v7 as uuidv7 } from 'uuid';
@@ -43,10 +44,6 @@ export type NewRun = Omit<
   Prisma.ExecutionRunUncheckedCreateInput,
   'id' | 'rootRunId' | 'createdAt' | 'updatedAt'
 >;
-
-function isUniqueViolation(error: unknown): boolean {
-  return error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002';
-}
 
 /** How deep a run sits in its tree (the root is 0), recorded when a child is made. */
 export function depthOf(run: Pick<ExecutionRun, 'metadata'>): number {

@@ -1,3 +1,4 @@
+import { isUniqueViolation } from '../infra/database/prisma-errors';
 import { Injectable } from '@nestjs/common';
 import { Prisma, type User, type UserRole } from '../infra/database/generated/client';
 import { ScopedDb, type TenantScope } from '../infra/database/tenant-scope';
@@ -6,10 +7,6 @@ import { EmailTaken } from './identity.errors';
 export interface UserFilters {
   companyId?: string;
   role?: UserRole;
-}
-
-function isUniqueViolation(error: unknown): boolean {
-  return error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002';
 }
 
 @Injectable()

@@ -1,15 +1,13 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from '../support/browser';
 import { startApi, startWorker } from '../support/app';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { waitForQueuesDrained } from '../support/queues';
 import { flushTestRedis } from '../support/redis';
 import { createEntity } from '../factories/entities';
 import { bearer, createWorld, login, PASSWORD, type World } from '../factories/tenancy';
-
-/** The chromium Debian package (see scripts/services.sh), driven by playwright-core. */
-const CHROMIUM = '/usr/bin/chromium';
 
 describe('the approvals inbox page, in headless Chromium', () => {
   let db: TestDatabase;
@@ -28,17 +26,7 @@ describe('the approvals inbox page, in headless Chromium', () => {
     base = await app.getUrl();
     worker = await startWorker(db, overrides);
     world = await createWorld(db.admin);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
   }, 60_000);
 
   afterAll(async () => {

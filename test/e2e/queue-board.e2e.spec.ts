@@ -1,5 +1,6 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from '../support/browser';
 import { startApi } from '../support/app';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { flushTestRedis } from '../support/redis';
@@ -19,17 +20,7 @@ describe('the queue dashboard (Bull Board) at /admin/queues', () => {
     await app.listen(0, '127.0.0.1');
     base = await app.getUrl();
     world = await createWorld(db.admin);
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
   }, 60_000);
 
   afterAll(async () => {
