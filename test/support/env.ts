@@ -24,8 +24,21 @@ export const baseEnv = {
   redisUrl: required('REDIS_URL'),
 };
 
-export const TEMPLATE_DATABASE = 'hirebuddha_test_template';
-export const TEST_DATABASE_PREFIX = 'hb_test_';
+/**
+ * Parallel test runs on one machine (a developer's suite beside a helper's single file)
+ * must not drop each other's databases or flush each other's queues: `TEST_SLOT=N`
+ * (a small integer) gives a run its own template, database prefix and Redis database.
+ * Unset, slot 0 keeps the usual names.
+ */
+export const TEST_SLOT = Number(process.env.TEST_SLOT ?? 0);
+if (!Number.isInteger(TEST_SLOT) || TEST_SLOT < 0 || TEST_SLOT > 9) {
+  throw new Error('TEST_SLOT must be an integer from 0 to 9');
+}
+
+export const TEMPLATE_DATABASE = TEST_SLOT
+  ? `hirebuddha_test_template_${TEST_SLOT}`
+  : 'hirebuddha_test_template';
+export const TEST_DATABASE_PREFIX = TEST_SLOT ? `hbs${TEST_SLOT}_test_` : 'hb_test_';
 
 /** The same URL pointing at another database. */
 export function withDatabase(url: string, database: string): string {

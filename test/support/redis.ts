@@ -1,8 +1,9 @@
 import { Redis } from 'ioredis';
-import { baseEnv } from './env';
+import { baseEnv, TEST_SLOT } from './env';
 
-/** Tests use their own Redis database so a developer's queues (db 0) are untouched. */
-export const TEST_REDIS_DB = 1;
+/** Tests use their own Redis database so a developer's queues (db 0) are untouched;
+ *  each test slot has its own. */
+export const TEST_REDIS_DB = 1 + TEST_SLOT;
 
 export function testRedisUrl(): string {
   const url = new URL(baseEnv.redisUrl);

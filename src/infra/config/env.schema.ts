@@ -122,6 +122,9 @@ export const envSchema = z.object({
   CHUNK_OVERLAP_TOKENS: z.coerce.number().int().min(0).max(2_000).default(60),
   /** Texts per embedding request. */
   EMBEDDING_BATCH_SIZE: z.coerce.number().int().min(1).max(1_000).default(64),
+  /** Embedding requests per second to a provider, per worker process (a token bucket
+   *  in front of the provider's own 429s, which are retried with backoff). */
+  EMBEDDING_REQUESTS_PER_SECOND: z.coerce.number().min(0.1).max(1_000).default(10),
   /** Documents a worker process ingests at once. */
   INGESTION_CONCURRENCY: z.coerce.number().int().min(1).max(50).default(2),
 
@@ -149,6 +152,11 @@ export const envSchema = z.object({
    *  stalled jobs: a killed worker's run continues elsewhere within about these. */
   EXECUTION_LOCK_DURATION_MS: z.coerce.number().int().min(1_000).max(600_000).default(30_000),
   EXECUTION_STALLED_INTERVAL_MS: z.coerce.number().int().min(1_000).max(600_000).default(30_000),
+  /** Fairness: runs of one company executing at once across all workers; a job of a
+   *  company over its cap is deferred (delayed) instead of taking a worker slot. */
+  EXECUTION_COMPANY_CONCURRENCY: z.coerce.number().int().min(1).max(10_000).default(20),
+  /** How long a deferred job waits before it tries for a slot again. */
+  EXECUTION_FAIRNESS_DELAY_MS: z.coerce.number().int().min(10).max(60_000).default(250),
   /** Nesting limit of run trees (a root run has depth 0). */
   RUN_MAX_DEPTH: z.coerce.number().int().min(1).max(64).default(8),
   /** Most child runs one run may start (steps, parallel children, tool calls). */
@@ -157,6 +165,18 @@ export const envSchema = z.object({
   RECONCILE_INTERVAL_MS: z.coerce.number().int().min(1_000).default(30_000),
   /** An unfinished run that has not changed for this long is checked for a live job. */
   RECONCILE_STALE_AFTER_MS: z.coerce.number().int().min(0).default(60_000),
+
+  /** Retention: run events, LLM/tool interaction logs and finished queue jobs older
+   *  than these are pruned by the maintenance queue (0 keeps them forever). Usage rows
+   *  are the billing ledger and are never pruned. */
+  RETENTION_RUN_EVENTS_DAYS: z.coerce.number().int().min(0).max(3_650).default(30),
+  RETENTION_INTERACTION_LOGS_DAYS: z.coerce.number().int().min(0).max(3_650).default(90),
+  RETENTION_JOBS_DAYS: z.coerce.number().int().min(0).max(3_650).default(7),
+  RETENTION_INTERVAL_MS: z.coerce.number().int().min(60_000).default(3_600_000),
+
+  /** OpenTelemetry: traces are exported over OTLP/HTTP when this is set, off otherwise. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
+  OTEL_SERVICE_NAME: z.string().min(1).default('hirebuddha'),
 
   BOOTSTRAP_ADMIN_EMAIL: z.email().optional(),
   BOOTSTRAP_ADMIN_PASSWORD: z.string().min(12).optional(),
