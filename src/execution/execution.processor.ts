@@ -1,17 +1,28 @@
 import { Processor, WorkerHost } from '@nestjs/bullmq';
 import type { OnApplicationBootstrap } from '@nestjs/common';
-import type { Job } from 'bullmq';
+import { DelayedError, type Job } from 'bullmq';
 import { AppConfig } from '../infra/config/config';
+import { Metrics } from '../infra/metrics/metrics';
 import type { JobPayloads } from '../infra/queue/jobs';
 import { QueueName } from '../infra/queue/queue-names';
 import { configureWorker } from '../infra/queue/worker-options';
 import { RunExecutor } from './engine/run-executor';
+import { CompanySlots } from './fairness/company-slots';
+import { deferralDelay, deferralsOf } from './fairness/deferral';
 
-/** Consumes the execution queue: parse the payload, hand the run to the executor. */
+/**
+ * Consumes the execution queue: parse the payload, take one of the company's slots,
+ * hand the run to the executor. A job of a company at its cap goes back to delayed
+ * before anything touches the run, so it holds no worker slot, spends no attempt and
+ * leaves the run as it was (QUEUED stays QUEUED); the reconciler sees a live delayed
+ * job under the same id.
+ */
 @Processor(QueueName.Execution)
 export class ExecutionProcessor extends WorkerHost implements OnApplicationBootstrap {
   constructor(
     private readonly executor: RunExecutor,
+    private readonly slots: CompanySlots,
+    private readonly metrics: Metrics,
     private readonly config: AppConfig,
   ) {
     super();
@@ -25,7 +36,21 @@ export class ExecutionProcessor extends WorkerHost implements OnApplicationBoots
     this.worker.concurrency = this.config.env.EXECUTION_CONCURRENCY;
   }
 
-  async process(job: Job<JobPayloads['run.execute']>): Promise<void> {
-    await this.executor.execute(job.data.runId, job.data.companyId);
+  async process(job: Job<JobPayloads['run.execute']>, token?: string): Promise<void> {
+    const { runId, companyId } = job.data;
+    const lease = await this.slots.tryAcquire(companyId, job.id ?? runId);
+    if (!lease) {
+      const delay = deferralDelay(this.config.env.EXECUTION_FAIRNESS_DELAY_MS, deferralsOf(job));
+      // moveToDelayed skips the attempt counter; DelayedError tells BullMQ the job
+      // has been moved, so it neither completes nor fails it.
+      await job.moveToDelayed(Date.now() + delay, token);
+      this.metrics.executionDeferred.inc();
+      throw new DelayedError();
+    }
+    try {
+      await this.executor.execute(runId, companyId);
+    } finally {
+      await lease.release();
+    }
   }
 }

@@ -6,6 +6,7 @@ import { EntitiesModule } from '../entities/entities.module';
 import { TenancyModule } from '../tenancy/tenancy.module';
 import { RunExecutor } from './engine/run-executor';
 import { ExecutionProcessor } from './execution.processor';
+import { CompanySlots } from './fairness/company-slots';
 import { Reconciler } from './engine/reconciler';
 import { LlmGateway } from './llm/llm-gateway';
 import { MaintenanceProcessor } from './maintenance.processor';
@@ -19,6 +20,7 @@ import { RunsRepository } from './runs.repository';
     RunEventsBus,
     RunsRepository,
     RunExecutor,
+    CompanySlots,
     ExecutionProcessor,
     LlmGateway,
     Reconciler,

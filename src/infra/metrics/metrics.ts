@@ -66,6 +66,12 @@ export class Metrics implements OnModuleInit {
     registers: [this.registry],
   });
 
+  readonly executionDeferred = new Counter({
+    name: 'hb_execution_deferred_total',
+    help: 'Execution jobs put back to delayed because their company was at EXECUTION_COMPANY_CONCURRENCY.',
+    registers: [this.registry],
+  });
+
   constructor(private readonly moduleRef: ModuleRef) {}
 
   onModuleInit(): void {
