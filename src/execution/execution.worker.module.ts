@@ -10,6 +10,8 @@ import { CompanySlots } from './fairness/company-slots';
 import { Reconciler } from './engine/reconciler';
 import { LlmGateway } from './llm/llm-gateway';
 import { MaintenanceProcessor } from './maintenance.processor';
+import { RetentionRepository } from './retention/retention.repository';
+import { RetentionService } from './retention/retention.service';
 import { RunEventsBus } from './run-events.bus';
 import { RunsRepository } from './runs.repository';
 
@@ -24,6 +26,8 @@ import { RunsRepository } from './runs.repository';
     ExecutionProcessor,
     LlmGateway,
     Reconciler,
+    RetentionRepository,
+    RetentionService,
     MaintenanceProcessor,
   ],
 })

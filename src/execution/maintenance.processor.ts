@@ -8,14 +8,17 @@ import { configureWorker } from '../infra/queue/worker-options';
 import { ApprovalsService } from '../approvals/approvals.service';
 import type { JobPayloads } from '../infra/queue/jobs';
 import { Reconciler } from './engine/reconciler';
+import { RetentionJob } from './retention/retention.job';
+import { RetentionService } from './retention/retention.service';
 
-/** Housekeeping on the maintenance queue. The reconciler is a job scheduler: however
- *  many workers register it, BullMQ runs one sweep per interval. */
+/** Housekeeping on the maintenance queue. The reconciler and the retention pruning are
+ *  job schedulers: however many workers register them, BullMQ runs one per interval. */
 @Processor(QueueName.Maintenance)
 export class MaintenanceProcessor extends WorkerHost implements OnApplicationBootstrap {
   constructor(
     private readonly reconciler: Reconciler,
     private readonly approvals: ApprovalsService,
+    private readonly retention: RetentionService,
     private readonly config: AppConfig,
     @InjectQueue(QueueName.Maintenance) private readonly queue: Queue,
   ) {
@@ -29,10 +32,16 @@ export class MaintenanceProcessor extends WorkerHost implements OnApplicationBoo
       { every: this.config.env.RECONCILE_INTERVAL_MS },
       { name: Jobs.Reconcile.name, data: {}, opts: JOB_OPTIONS['maintenance.reconcile']({}) },
     );
+    await this.queue.upsertJobScheduler(
+      RetentionJob.schedulerId,
+      { every: this.config.env.RETENTION_INTERVAL_MS },
+      { name: RetentionJob.name, data: {}, opts: RetentionJob.options },
+    );
   }
 
   async process(job: Job): Promise<unknown> {
     if (job.name === Jobs.Reconcile.name) return this.reconciler.reconcile();
+    if (job.name === RetentionJob.name) return this.retention.prune();
     if (job.name === Jobs.ApprovalTimeout.name) {
       const { approvalId, companyId } = job.data as JobPayloads['approval.timeout'];
       return this.approvals.expire(approvalId, companyId);
