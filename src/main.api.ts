@@ -5,11 +5,14 @@ import { Logger } from 'nestjs-pino';
 import { ApiModule } from './app/api.module';
 import { configureHttpApp, createFastifyAdapter } from './app/http-app';
 import { configOrExit } from './infra/config/boot';
+import { startTracing, stopTracing } from './infra/tracing/tracing';
 import { stopGracefullyOnSignals } from './infra/lifecycle/shutdown';
 
 /** The API process: serves HTTP and produces jobs; never consumes a queue. */
 async function main(): Promise<void> {
   const config = configOrExit();
+  // Before the app is built: queues, HTTP hooks and Prisma pick up the tracer provider.
+  startTracing(config.env);
   const app = await NestFactory.create<NestFastifyApplication>(
     ApiModule.forRoot(config),
     createFastifyAdapter(config),
@@ -19,7 +22,14 @@ async function main(): Promise<void> {
   await app.listen({ port: config.env.PORT, host: config.env.HOST });
   const logger = app.get(Logger);
   logger.log(`API listening on ${await app.getUrl()}`, 'Bootstrap');
-  stopGracefullyOnSignals(() => app.close(), config.env.SHUTDOWN_GRACE_MS, logger);
+  stopGracefullyOnSignals(
+    async () => {
+      await app.close();
+      await stopTracing();
+    },
+    config.env.SHUTDOWN_GRACE_MS,
+    logger,
+  );
 }
 
 void main();

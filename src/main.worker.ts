@@ -3,6 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { Logger } from 'nestjs-pino';
 import { WorkerModule } from './app/worker.module';
 import { configOrExit } from './infra/config/boot';
+import { startTracing, stopTracing } from './infra/tracing/tracing';
 import { startHealthServer } from './infra/health/health-server';
 import { HealthService } from './infra/health/health.service';
 import { Metrics } from './infra/metrics/metrics';
@@ -11,6 +12,8 @@ import { stopGracefullyOnSignals } from './infra/lifecycle/shutdown';
 /** A worker process: consumes queues; no HTTP but health. Scale these apart from the API. */
 async function main(): Promise<void> {
   const config = configOrExit();
+  // Before the app is built: queues, HTTP hooks and Prisma pick up the tracer provider.
+  startTracing(config.env);
   const app = await NestFactory.createApplicationContext(WorkerModule.forRoot(config), {
     bufferLogs: true,
   });
@@ -28,6 +31,7 @@ async function main(): Promise<void> {
       server.close();
       // Closing the context closes BullMQ workers, which wait for active jobs.
       await app.close();
+      await stopTracing();
     },
     config.env.SHUTDOWN_GRACE_MS,
     logger,

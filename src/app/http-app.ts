@@ -9,6 +9,7 @@ import { ProblemFilter } from '../infra/http/problem.filter';
 import { REQUEST_ID_HEADER, requestIdFor } from '../infra/http/request-id';
 import { ProblemValidationPipe } from '../infra/http/validation';
 import { mountOpenApi } from '../infra/openapi/openapi';
+import { traceHttpRequests } from '../infra/tracing/http-tracing';
 
 export const API_PREFIX = 'api/v1';
 
@@ -28,6 +29,7 @@ export function createFastifyAdapter(config: AppConfig): FastifyAdapter {
     void reply.header(REQUEST_ID_HEADER, request.id);
     done();
   });
+  traceHttpRequests(fastify);
   return adapter;
 }
 

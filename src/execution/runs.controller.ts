@@ -20,6 +20,7 @@ import {
   ApiProduces,
   ApiTags,
 } from '@nestjs/swagger';
+import { requestTraceContext } from '../infra/tracing/http-tracing';
 import { CurrentCaller, type Caller } from '../tenancy/caller';
 import {
   CreateRunDto,
@@ -51,9 +52,12 @@ export class RunsController {
     @CurrentCaller() caller: Caller,
     @Param('id', ParseUUIDPipe) entityId: string,
     @Body() dto: CreateRunDto,
+    @Req() request: FastifyRequest,
     @Headers('idempotency-key') idempotencyKey?: string,
   ) {
-    return toRunResponse(await this.runs.create(caller, entityId, dto, idempotencyKey));
+    return toRunResponse(
+      await this.runs.create(caller, entityId, dto, { idempotencyKey, trace: requestTraceContext(request) }),
+    );
   }
 
   @Get('runs')
@@ -71,8 +75,12 @@ export class RunsController {
   @Post('runs/:id/retry')
   @HttpCode(202)
   @ApiAcceptedResponse({ type: RunResponse, description: 'A new run: same entity, input and context.' })
-  async retry(@CurrentCaller() caller: Caller, @Param('id', ParseUUIDPipe) id: string) {
-    return toRunResponse(await this.runs.retry(caller, id));
+  async retry(
+    @CurrentCaller() caller: Caller,
+    @Param('id', ParseUUIDPipe) id: string,
+    @Req() request: FastifyRequest,
+  ) {
+    return toRunResponse(await this.runs.retry(caller, id, requestTraceContext(request)));
   }
 
   @Get('runs/:id')

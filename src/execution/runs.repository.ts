@@ -1,5 +1,4 @@
 import { isUniqueViolation } from '../infra/database/prisma-errors';
-import { randomBytes } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { v7 as uuidv7 } from 'uuid';
 import { z } from 'zod';
@@ -12,6 +11,7 @@ import {
   type ToolInteractionLog,
 } from '../infra/database/generated/client';
 import { ScopedDb, type Tx, type TenantScope } from '../infra/database/tenant-scope';
+import { contextOfRun, startRunSpan } from '../infra/tracing/tracing';
 import { settleUsage } from '../billing/ledger';
 import { runBudget } from '../billing/run-budget';
 import type { UsageRow } from '../billing/pricing';
@@ -157,8 +157,10 @@ export class RunsRepository {
             isTest: parent.isTest,
             inputData: (step.input ?? null) as Prisma.InputJsonValue,
             context: parent.context as Prisma.InputJsonValue,
-            traceId: parent.traceId,
-            spanId: randomBytes(8).toString('hex'),
+            ...startRunSpan(contextOfRun(parent), 'run.create', {
+              'hirebuddha.entity.id': step.entityId,
+              'hirebuddha.step': step.stepKey,
+            }),
             idempotencyKey,
             metadata: { depth: depthOf(parent) + 1 },
             ...runBudget(entity?.governance),

@@ -1,5 +1,6 @@
 import { canonicalJson } from '../infra/crypto/canonical-json';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { ROOT_CONTEXT, type Context } from '@opentelemetry/api';
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable } from '@nestjs/common';
 import type { Queue } from 'bullmq';
@@ -11,6 +12,7 @@ import { DomainError, NotFound, ValidationFailed } from '../infra/http/domain-er
 import { keyset, toPage, type Page } from '../infra/http/pagination';
 import { JOB_OPTIONS, Jobs } from '../infra/queue/jobs';
 import { QueueName } from '../infra/queue/queue-names';
+import { startRunSpan } from '../infra/tracing/tracing';
 import { inScope, requireRole, type Caller } from '../tenancy/caller';
 import { CompaniesService } from '../tenancy/companies.service';
 import { contractViolations } from './contract';
@@ -31,10 +33,6 @@ class InvalidIdempotencyKey extends DomainError {
   }
 }
 
-/** W3C trace context ids: 16 random bytes for the trace, 8 for the span. */
-export const newTraceId = () => randomBytes(16).toString('hex');
-export const newSpanId = () => randomBytes(8).toString('hex');
-
 @Injectable()
 export class RunsService {
   constructor(
@@ -54,9 +52,14 @@ export class RunsService {
     caller: Caller,
     entityId: string,
     dto: CreateRunDto,
-    idempotencyKey?: string,
-    metadata: Prisma.InputJsonObject = {},
+    options: {
+      idempotencyKey?: string;
+      metadata?: Prisma.InputJsonObject;
+      /** The request's trace: the run continues it (its trace id, a span of its own). */
+      trace?: Context;
+    } = {},
   ): Promise<ExecutionRun> {
+    const { idempotencyKey, metadata = {} } = options;
     const entity = await this.entities.get(caller, entityId);
     requireRole(caller, 'member');
     const runnable =
@@ -96,8 +99,10 @@ export class RunsService {
       isTest: dto.test ?? false,
       inputData: (dto.input ?? null) as Prisma.InputJsonValue,
       context: (dto.context ?? {}) as Prisma.InputJsonObject,
-      traceId: newTraceId(),
-      spanId: newSpanId(),
+      ...startRunSpan(options.trace ?? ROOT_CONTEXT, 'run.create', {
+        'hirebuddha.entity.id': entityId,
+        'hirebuddha.entity.type': entity.type,
+      }),
       idempotencyKey,
       idempotencyHash: hash,
       metadata,
@@ -169,7 +174,7 @@ export class RunsService {
   }
 
   /** A new run of the same entity with the same input and context (metadata.retryOf). */
-  async retry(caller: Caller, id: string): Promise<ExecutionRun> {
+  async retry(caller: Caller, id: string, trace?: Context): Promise<ExecutionRun> {
     const run = await this.get(caller, id);
     if (!isTerminal(run.status)) throw new RunNotFinished(run.status);
     return this.create(
@@ -180,8 +185,7 @@ export class RunsService {
         context: (run.context ?? {}) as Record<string, unknown>,
         test: run.isTest,
       },
-      undefined,
-      { retryOf: run.id },
+      { metadata: { retryOf: run.id }, trace },
     );
   }
 

@@ -42,6 +42,7 @@ import { Metrics } from '../../infra/metrics/metrics';
 import type { ApprovalSnapshot } from '../../approvals/approvals.service';
 import type { HumanApproval } from '../../infra/database/generated/client';
 import { redact, redactedValues } from './redaction';
+import { contextOfRun, inSpan } from '../../infra/tracing/tracing';
 
 /** What a parent run keeps in context_state to continue after its children. */
 interface ChildState {
@@ -171,6 +172,17 @@ export class RunExecutor {
     const { scope, suspended } = await this.companies.runContext(companyId);
     const run = await this.runs.findById(scope, runId);
     if (!run || isTerminal(run.status)) return;
+    // The job continues the run's trace: model calls (the SDK's spans), tool calls and
+    // queries below are children of this span.
+    await inSpan(
+      'run.execute',
+      { 'hirebuddha.run.id': run.id, 'hirebuddha.company.id': run.companyId },
+      () => this.executeLoaded(scope, run, suspended),
+      contextOfRun(run),
+    );
+  }
+
+  private async executeLoaded(scope: TenantScope, run: ExecutionRun, suspended: boolean): Promise<void> {
     if (suspended) {
       await this.fail(scope, run, new RunFailure('COMPANY_SUSPENDED', 'The company is suspended.'));
       return;
@@ -1064,7 +1076,11 @@ export class RunExecutor {
     const started = performance.now();
     let output: unknown;
     try {
-      output = await call();
+      output = await inSpan(
+        `tool ${toolName}`,
+        { 'hirebuddha.tool.kind': toolKind, 'hirebuddha.step': stepKey },
+        call,
+      );
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       // A failed call bills nothing; its reservation (if any) is released with the log row.

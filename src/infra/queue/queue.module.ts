@@ -2,7 +2,9 @@ import { BullModule, getQueueToken } from '@nestjs/bullmq';
 import { Global, Logger, Module, type OnModuleInit } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import type { Queue } from 'bullmq';
+import { BullMQOtel } from 'bullmq-otel';
 import { AppConfig } from '../config/config';
+import { tracingEnabled } from '../tracing/tracing';
 import { ALL_QUEUES } from './queue-names';
 
 /**
@@ -18,6 +20,9 @@ import { ALL_QUEUES } from './queue-names';
         // BullMQ's blocking connections need unlimited retries (its own guidance).
         connection: { url: config.env.REDIS_URL, maxRetriesPerRequest: null },
         prefix: 'hb',
+        // Producer and consumer spans, with the trace context carried in the job: a
+        // run's job continues the trace of the request that queued it.
+        telemetry: tracingEnabled() ? new BullMQOtel({ tracerName: 'hirebuddha.queue' }) : undefined,
       }),
     }),
     BullModule.registerQueue(...ALL_QUEUES.map((name) => ({ name }))),
