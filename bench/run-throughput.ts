@@ -1,0 +1,96 @@
+/**
+ * bench/run-throughput: N builtin ACTION runs posted through the API (JWT, validation,
+ * Prisma, RLS) and completed by an in-process worker, with their events, tool logs and
+ * status history, against in the same run and on the same Redis and Postgres:
+ *  (a) raw BullMQ no-op jobs/s, and
+ *  (b) the bare durable lifecycle of a run done by hand: a `pg` insert, a BullMQ add,
+ *      then two conditional updates (RUNNING, COMPLETED) in the consumer.
+ * Same concurrency everywhere: POSTERS producers, EXECUTION_CONCURRENCY consumers, a
+ * pool of 10 connections. Rounds are interleaved; medians are compared.
+ * Target: platform ≥ 0.7 × (b).
+ *
+ * Run: bash scripts/bench.sh run-throughput [--smoke]
+ */
+import 'reflect-metadata';
+import { Pool } from 'pg';
+import prepareTemplate from '../test/setup/global-setup';
+import dropTemplate from '../test/setup/global-teardown';
+import { startApi, startWorker } from '../test/support/app';
+import { createTestDatabase } from '../test/support/database';
+import { flushTestRedis, testRedisUrl } from '../test/support/redis';
+import { createEntity } from '../test/factories/entities';
+import { bearer, createCompany, createUser, login } from '../test/factories/tenancy';
+import { fmt, median, SMOKE, runBenchmark } from './lib';
+import { Baselines, platformRound, POSTERS } from './run-workload';
+
+const RUNS = SMOKE ? 20 : Number(process.env.BENCH_RUNS ?? 1_000);
+const ROUNDS = SMOKE ? 1 : 3;
+const CONCURRENCY = 16;
+const POOL = 10;
+
+async function main(): Promise<void> {
+  await prepareTemplate();
+  await flushTestRedis();
+  const db = await createTestDatabase();
+  const overrides = {
+    LOGIN_LIMIT_PER_EMAIL: '1000',
+    LOGIN_LIMIT_PER_IP: '1000',
+    DATABASE_POOL_SIZE: String(POOL),
+    EXECUTION_CONCURRENCY: String(CONCURRENCY),
+  };
+  const app = await startApi(db, { overrides });
+  await app.listen(0, '127.0.0.1');
+  const worker = await startWorker(db, overrides);
+  const admin = new Pool({ connectionString: db.adminUrl, max: 2 });
+  const bareDb = new Pool({ connectionString: db.adminUrl, max: POOL });
+  await Baselines.createTable(bareDb);
+  const baselines = new Baselines(testRedisUrl(), bareDb, CONCURRENCY);
+  try {
+    const platform = await createCompany(db.admin, { type: 'APP' });
+    const tenant = await createCompany(db.admin, { type: 'TENANT', parentId: platform.id });
+    const user = await createUser(db.admin, { companyId: tenant.id, role: 'member' });
+    const headers = bearer(await login(app, user.email));
+    const entity = await createEntity(db.admin, {
+      companyId: tenant.id,
+      type: 'ACTION',
+      status: 'ACTIVE',
+      capabilities: { action: { kind: 'builtin', name: 'time.now', args: {} } },
+    });
+    const apiUrl = await app.getUrl();
+    const round = {
+      platform: () => platformRound({ apiUrl, headers, entityId: entity.id, admin, n: RUNS }),
+      noop: () => baselines.noop(RUNS),
+      bare: () => baselines.bare(RUNS),
+    };
+    // Warm-up: JIT, pools, plan caches, BullMQ scripts.
+    for (const measure of Object.values(round)) await measure();
+    const samples = { platform: [] as number[], noop: [] as number[], bare: [] as number[] };
+    for (let i = 0; i < ROUNDS; i++) {
+      samples.noop.push(await round.noop());
+      samples.bare.push(await round.bare());
+      samples.platform.push(await round.platform());
+    }
+    const p = median(samples.platform);
+    const a = median(samples.noop);
+    const b = median(samples.bare);
+    console.log(
+      `\n${RUNS} runs per round, ${POSTERS} producers, concurrency ${CONCURRENCY}, pool ${POOL}, ` +
+        `median of ${ROUNDS} interleaved rounds`,
+    );
+    console.log(`(a) raw BullMQ no-op jobs:                        ${fmt(a, 0)} /s`);
+    console.log(`(b) bare durable lifecycle (pg + BullMQ):         ${fmt(b, 0)} /s`);
+    console.log(`platform (API, worker, events, logs):             ${fmt(p, 0)} /s`);
+    console.log(`platform / (a) = ${fmt(p / a)} ×`);
+    console.log(`platform / (b) = ${fmt(p / b)} × (target ≥ 0.7 ×: ${p / b >= 0.7 ? 'met' : 'NOT met'})`);
+  } finally {
+    await baselines.close();
+    await worker.close();
+    await app.close();
+    await admin.end();
+    await bareDb.end();
+    await db.drop();
+    await dropTemplate();
+  }
+}
+
+runBenchmark(main);
