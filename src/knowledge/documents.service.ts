@@ -16,7 +16,7 @@ import { DocumentsRepository } from './documents.repository';
 import { Embeddings } from './embedding/embeddings';
 import { MIME_TYPE, sniffDocument } from './ingestion/document-types';
 import { UnsupportedDocument } from './knowledge.errors';
-import { fuse, SearchRepository, type Hit, type SearchFilter } from './search.repository';
+import { SearchRepository, type Hit, type SearchFilter } from './search.repository';
 
 export function toDocumentResponse(row: Document, chunkCount: number): DocumentResponse {
   return {
@@ -179,12 +179,6 @@ export class DocumentsService {
     );
     const byEmbedder = { ...filter, embedder: embedder.id };
     if (mode === 'vector') return this.search.vector(scope, byEmbedder, vectors[0], topK);
-    // Hybrid: each ranking contributes its top candidates, fused by reciprocal rank.
-    const depth = Math.max(topK * 4, 20);
-    const [byVector, byKeyword] = await Promise.all([
-      this.search.vector(scope, byEmbedder, vectors[0], depth),
-      this.search.keyword(scope, filter, query, depth),
-    ]);
-    return fuse([byVector, byKeyword], topK);
+    return this.search.hybrid(scope, byEmbedder, vectors[0], query, topK);
   }
 }

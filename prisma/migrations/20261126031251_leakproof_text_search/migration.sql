@@ -1,0 +1,15 @@
+-- Hand-written: keyword search may use the GIN index on document_chunks.content_tsv
+-- under row-level security.
+--
+-- With RLS on, Postgres evaluates a non-leakproof qual only after the policy's, so it
+-- can never be an index condition: `content_tsv @@ query` (ts_match_vq) fell back to a
+-- sequential scan of every chunk in scope, computing the match row by row (100 ms at
+-- 20 k chunks, growing linearly; bench/rag). ts_match_vq only answers true or false for
+-- the row's tsvector and the caller's own query: it raises no error and reveals nothing
+-- about rows the policy would hide, which is what LEAKPROOF asserts. The policy still
+-- filters every row the index returns.
+--
+-- Migrations run as a superuser (see row_level_security), the only role that may mark a
+-- function LEAKPROOF. pg_catalog is not dumped: a restored dump needs this migration's
+-- statement again (search then stays correct, only slower, without it).
+ALTER FUNCTION pg_catalog.ts_match_vq(tsvector, tsquery) LEAKPROOF;
