@@ -10,6 +10,7 @@ import { Metrics } from '../../infra/metrics/metrics';
 import { parseAllowPrivate } from '../../infra/net/egress';
 import { EMBEDDING_DIMENSION, embedLocally } from './local-embedder';
 import { embedRemotely, EmbeddingError, type InputType } from './provider-embedder';
+import { RequestThrottles } from './request-throttle';
 
 export { EMBEDDING_DIMENSION, EmbeddingError };
 
@@ -31,13 +32,18 @@ export interface CompanyEmbedder {
  */
 @Injectable()
 export class Embeddings {
+  /** One per process: Nest makes this service a singleton. */
+  private readonly throttles: RequestThrottles;
+
   constructor(
     private readonly registry: IntegrationsRepository,
     private readonly secrets: SecretBox,
     private readonly config: AppConfig,
     private readonly db: ScopedDb,
     private readonly metrics: Metrics,
-  ) {}
+  ) {
+    this.throttles = new RequestThrottles(config.env.EMBEDDING_REQUESTS_PER_SECOND);
+  }
 
   async forCompany(scope: TenantScope, companyId: string): Promise<CompanyEmbedder> {
     const [row] = await this.registry.lineageRows(scope, [companyId, ...(scope.catalogCompanyIds ?? [])], {
@@ -69,6 +75,7 @@ export class Embeddings {
     const options = {
       allowPrivate: parseAllowPrivate(this.config.env.EGRESS_ALLOW_PRIVATE_HOSTS),
       timeoutMs: this.config.env.LLM_TIMEOUT_MS,
+      throttle: this.throttles.for(`${row.providerName} ${row.baseUrl ?? ''}`),
     };
     return {
       id: `${row.providerName}/${row.modelName}`,

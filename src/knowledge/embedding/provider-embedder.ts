@@ -1,5 +1,6 @@
 import { EgressRefused, guardedFetch } from '../../infra/net/egress';
 import { EMBEDDING_DIMENSION } from './local-embedder';
+import type { Throttle } from './request-throttle';
 
 export type InputType = 'document' | 'query';
 
@@ -29,12 +30,13 @@ export function embeddingsUrl(provider: EmbeddingProvider): string {
  * One batch through Voyage's or any OpenAI-compatible `/v1/embeddings` endpoint, asking
  * for the platform's 1024 dimensions. Transient failures (429, 5xx, network) are
  * retried with exponential backoff, honouring Retry-After; the egress guard applies.
+ * Every attempt waits for `throttle` (the process's rate limit for this endpoint).
  */
 export async function embedRemotely(
   provider: EmbeddingProvider,
   texts: string[],
   inputType: InputType,
-  options: { allowPrivate: readonly string[]; timeoutMs: number; attempts?: number },
+  options: { allowPrivate: readonly string[]; timeoutMs: number; attempts?: number; throttle?: Throttle },
 ): Promise<{ vectors: number[][]; tokens: number }> {
   const voyage = provider.provider === 'voyage';
   const body = JSON.stringify({
@@ -44,20 +46,24 @@ export async function embedRemotely(
       ? { input_type: inputType, output_dimension: EMBEDDING_DIMENSION }
       : { dimensions: EMBEDDING_DIMENSION, encoding_format: 'float' }),
   });
+  const url = embeddingsUrl(provider);
+  const throttle: Throttle = options.throttle ?? ((work) => work());
   const attempts = options.attempts ?? 4;
   let last = '';
   for (let attempt = 1; attempt <= attempts; attempt++) {
     let retryAfterMs = 500 * 2 ** (attempt - 1);
     try {
-      const response = await guardedFetch(
-        {
-          method: 'POST',
-          url: embeddingsUrl(provider),
-          headers: { authorization: `Bearer ${provider.apiKey}`, 'content-type': 'application/json' },
-          body,
-        },
-        { allowPrivate: options.allowPrivate },
-        { timeoutMs: options.timeoutMs, maxResponseBytes: 64 * 1024 * 1024, maxRedirects: 0 },
+      const response = await throttle(() =>
+        guardedFetch(
+          {
+            method: 'POST',
+            url,
+            headers: { authorization: `Bearer ${provider.apiKey}`, 'content-type': 'application/json' },
+            body,
+          },
+          { allowPrivate: options.allowPrivate },
+          { timeoutMs: options.timeoutMs, maxResponseBytes: 64 * 1024 * 1024, maxRedirects: 0 },
+        ),
       );
       if (response.status === 200) return parse(response.body, texts.length);
       last = `${provider.provider} answered ${response.status}`;
