@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { Prisma } from './generated/client';
 import { PrismaService } from './prisma.service';
+import { openingScope, uuidArrayLiteral } from './scope-in-begin';
 
 /**
  * The companies a caller (or a worker acting for a run) may touch. Every
@@ -16,26 +17,24 @@ export interface TenantScope {
 
 export type Tx = Prisma.TransactionClient;
 
-/** Postgres array literal of uuids; ids come from our own rows, never from input. */
-function uuidArray(ids: readonly string[]): string {
-  return `{${ids.join(',')}}`;
-}
-
 /**
  * Opens a transaction bound to a scope: `app.company_ids` is set for the
- * transaction only (set_config(..., true)), so pooled connections never carry a
- * previous caller's scope.
+ * transaction only, in the same message as its BEGIN (see scope-in-begin.ts).
  */
 @Injectable()
 export class ScopedDb {
   constructor(private readonly prisma: PrismaService) {}
 
   run<T>(scope: TenantScope, work: (tx: Tx) => Promise<T>): Promise<T> {
-    return this.prisma.$transaction(async (tx) => {
-      await tx.$executeRaw`SELECT set_config('app.company_ids', ${uuidArray(scope.companyIds)}, true),
-        set_config('app.catalog_company_ids', ${uuidArray(scope.catalogCompanyIds ?? [])}, true)`;
-      return work(tx);
-    });
+    const settings = {
+      companyIds: uuidArrayLiteral(scope.companyIds),
+      catalogCompanyIds: uuidArrayLiteral(scope.catalogCompanyIds ?? []),
+    };
+    // The store is read once, by the BEGIN of this transaction; work inside runs
+    // outside it so a nested transaction (another scope) cannot inherit it.
+    return openingScope.run(settings, () =>
+      this.prisma.$transaction((tx) => openingScope.exit(() => work(tx))),
+    );
   }
 
   /** For authentication lookups that run before any scope exists (SECURITY DEFINER functions). */
