@@ -5,7 +5,6 @@ import { AppConfig } from '../infra/config/config';
 import { EnvelopeError } from '../infra/crypto/envelope';
 import { Prisma } from '../infra/database/generated/client';
 import { ScopedDb, type TenantScope, type Tx } from '../infra/database/tenant-scope';
-import { BudgetExhausted } from './billing.errors';
 import { IntegrationsRepository } from './integrations.repository';
 import { llmSku, TOKEN_KINDS, type Price, type TokenKind, type UsageRow } from './pricing';
 import { SecretBox } from './secret-box';
@@ -46,7 +45,6 @@ export function settleUsage(
 }
 
 const blockerRow = z.object({ blocker: z.string().nullable() });
-const exhaustedRow = z.object({ id: z.string(), name: z.string() });
 
 /**
  * Prices, credentials and budgets of model and tool calls, for workers and run
@@ -156,15 +154,6 @@ export class Ledger {
   /** Gives a reservation back when its call was not made or failed. */
   async release(scope: TenantScope, runId: string, stepKey: string): Promise<void> {
     await this.db.run(scope, (tx) => settleUsage(tx, runId, stepKey, 0, []));
-  }
-
-  /** 402 at run creation when the company or one above it has spent its month's budget. */
-  async assertBudgetLeft(scope: TenantScope, companyId: string): Promise<void> {
-    const rows = await this.db.run(
-      scope,
-      (tx) => tx.$queryRaw<unknown[]>`SELECT id, name FROM company_budget_exhausted(${companyId}::uuid)`,
-    );
-    if (rows.length) throw new BudgetExhausted(exhaustedRow.parse(rows[0]).name);
   }
 
   /** Reservations left by workers that died mid-call, one transaction each; the reconciler calls this. */

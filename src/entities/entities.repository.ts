@@ -27,7 +27,7 @@ export type EntityData = Omit<
 >;
 
 /** Rows the caller may see: their scope, plus shared entities of the companies above. */
-function visible(
+export function visible(
   scope: TenantScope,
   catalog: EntityFilters['catalog'] = 'include',
 ): Prisma.HierarchicalEntityWhereInput {

@@ -2,9 +2,11 @@ import { isUniqueViolation } from '../infra/database/prisma-errors';
 import { Injectable } from '@nestjs/common';
 import { v7 as uuidv7 } from 'uuid';
 import { z } from 'zod';
+import { visible } from '../entities/entities.repository';
 import {
   Prisma,
   type ExecutionRun,
+  type HierarchicalEntity,
   type LlmInteractionLog,
   type RunEvent,
   type RunStatus,
@@ -83,12 +85,37 @@ export async function transitionInTx(
   /** Narrower than every status that may lead to `to`: only from these. */
   from: RunStatus[] = sourcesOf(to),
 ): Promise<boolean> {
+  const moved = await moveInTx(tx, run, to, data, from);
+  if (moved) await appendEvent(tx, run, 'run.status', { status: to, ...event });
+  return moved;
+}
+
+/** The conditional status update alone (the caller records its event). */
+async function moveInTx(
+  tx: Tx,
+  run: Pick<ExecutionRun, 'id'>,
+  to: RunStatus,
+  data: Prisma.ExecutionRunUncheckedUpdateManyInput,
+  from: RunStatus[] = sourcesOf(to),
+): Promise<boolean> {
   const { count } = await tx.executionRun.updateMany({
     where: { id: run.id, status: { in: from.filter((status) => sourcesOf(to).includes(status)) } },
     data: { ...data, status: to },
   });
-  if (count) await appendEvent(tx, run, 'run.status', { status: to, ...event });
   return count > 0;
+}
+
+export type ToolLog = Omit<Prisma.ToolInteractionLogUncheckedCreateInput, 'companyId' | 'runId'>;
+
+/** The run event of a logged tool call. */
+function toolCallEvent(log: ToolLog, costUsd?: Prisma.Decimal | string) {
+  return {
+    stepKey: log.stepKey,
+    toolName: log.toolName,
+    status: log.status ?? 'success',
+    latencyMs: log.latencyMs ?? 0,
+    ...(costUsd !== undefined ? { costUsd } : {}),
+  };
 }
 
 @Injectable()
@@ -109,12 +136,18 @@ export class RunsRepository {
     return result;
   }
 
-  /** Writes a QUEUED run and its first event. Null when the idempotency key is taken
-   *  (a concurrent request with the same key won). */
-  async create(scope: TenantScope, data: NewRun): Promise<ExecutionRun | null> {
+  /** Writes a QUEUED run and its first event, after `admit` (which may refuse by
+   *  throwing) in the same transaction. Null when the idempotency key is taken (a
+   *  concurrent request with the same key won). */
+  async create(
+    scope: TenantScope,
+    data: NewRun,
+    admit: (tx: Tx) => Promise<void> = () => Promise.resolve(),
+  ): Promise<ExecutionRun | null> {
     const id = uuidv7();
     try {
       return await this.withEvents(scope, data.parentRunId ? '' : id, async (tx) => {
+        await admit(tx);
         const run = await tx.executionRun.create({
           data: { ...data, id, rootRunId: data.parentRunId ? undefined : id },
         });
@@ -240,6 +273,55 @@ export class RunsRepository {
     );
   }
 
+  /**
+   * What a worker needs to start on a run, in one transaction: the run as it was, its
+   * QUEUED → RUNNING start when `start` (a conditional update with its event;
+   * `started` says whether this call made it), and its entity as the run's scope sees
+   * it (null when no longer visible).
+   */
+  async claim(
+    scope: TenantScope,
+    runId: string,
+    start: boolean,
+  ): Promise<{ run: ExecutionRun; entity: HierarchicalEntity | null; started: boolean } | null> {
+    let started = false;
+    const found = await this.db.run(scope, async (tx) => {
+      const run = await tx.executionRun.findFirst({
+        where: { id: runId, companyId: { in: [...scope.companyIds] } },
+      });
+      if (!run) return null;
+      started =
+        start &&
+        run.status === 'QUEUED' &&
+        (await transitionInTx(tx, run, 'RUNNING', { startedAt: run.startedAt ?? new Date() }));
+      const entity = await tx.hierarchicalEntity.findFirst({
+        where: { AND: [{ id: run.entityId }, visible(scope)] },
+      });
+      return { run, entity, started };
+    });
+    if (started && found) await this.bus.publish(found.run.rootRunId ?? found.run.id);
+    return found;
+  }
+
+  /** A run and its direct children (id, entity, status), read in one transaction. */
+  findWithChildren(
+    scope: TenantScope,
+    id: string,
+  ): Promise<{ run: ExecutionRun; children: Pick<ExecutionRun, 'id' | 'entityId' | 'status'>[] } | null> {
+    return this.db.run(scope, async (tx) => {
+      const run = await tx.executionRun.findFirst({
+        where: { id, companyId: { in: [...scope.companyIds] } },
+      });
+      if (!run) return null;
+      const children = await tx.executionRun.findMany({
+        where: { parentRunId: id },
+        select: { id: true, entityId: true, status: true },
+        orderBy: { id: 'asc' },
+      });
+      return { run, children };
+    });
+  }
+
   list(
     scope: TenantScope,
     filters: RunFilters,
@@ -272,6 +354,46 @@ export class RunsRepository {
         orderBy: { id: 'asc' },
       }),
     );
+  }
+
+  /**
+   * A run's final step logs and its final status in one transaction (one commit for
+   * the end of a single-step run): each log row once per (run, step key), its
+   * `tool.call` event, then the conditional update and its `run.status` event. The
+   * logs are written even when the status moved elsewhere meanwhile (a cancel): the
+   * calls happened.
+   */
+  transitionWithLogs(
+    scope: TenantScope,
+    run: Pick<ExecutionRun, 'id' | 'companyId' | 'rootRunId'>,
+    to: RunStatus,
+    data: Prisma.ExecutionRunUncheckedUpdateManyInput,
+    event: object,
+    logs: ToolLog[],
+  ): Promise<boolean> {
+    return this.withEvents(scope, run.rootRunId ?? run.id, async (tx) => {
+      const events: { type: string; data: object }[] = [];
+      for (const log of logs) {
+        const { count } = await tx.toolInteractionLog.createMany({
+          data: [{ ...log, companyId: run.companyId, runId: run.id }],
+          skipDuplicates: true,
+        });
+        if (count) events.push({ type: 'tool.call', data: toolCallEvent(log) });
+      }
+      const moved = await moveInTx(tx, run, to, data);
+      if (moved) events.push({ type: 'run.status', data: { status: to, ...event } });
+      if (events.length)
+        await tx.runEvent.createMany({
+          data: events.map(({ type, data }) => ({
+            companyId: run.companyId,
+            runId: run.id,
+            rootRunId: run.rootRunId ?? run.id,
+            type,
+            data,
+          })),
+        });
+      return moved;
+    });
   }
 
   /** See transitionInTx: a conditional status update with its event. */
@@ -385,7 +507,7 @@ export class RunsRepository {
   async logToolCall(
     scope: TenantScope,
     run: Pick<ExecutionRun, 'id' | 'companyId' | 'rootRunId'>,
-    log: Omit<Prisma.ToolInteractionLogUncheckedCreateInput, 'companyId' | 'runId'>,
+    log: ToolLog,
     usage?: { rows: UsageRow[] },
   ): Promise<void> {
     await this.withEvents(scope, run.rootRunId ?? run.id, async (tx) => {
@@ -394,14 +516,7 @@ export class RunsRepository {
         skipDuplicates: true,
       });
       if (usage) await settleUsage(tx, run.id, log.stepKey, 0, count ? usage.rows : []);
-      if (count)
-        await appendEvent(tx, run, 'tool.call', {
-          stepKey: log.stepKey,
-          toolName: log.toolName,
-          status: log.status ?? 'success',
-          latencyMs: log.latencyMs ?? 0,
-          ...(usage?.rows.length ? { costUsd: usage.rows[0].cost } : {}),
-        });
+      if (count) await appendEvent(tx, run, 'tool.call', toolCallEvent(log, usage?.rows[0]?.cost));
     });
   }
 }

@@ -4,7 +4,6 @@ import { ROOT_CONTEXT, type Context } from '@opentelemetry/api';
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable } from '@nestjs/common';
 import type { Queue } from 'bullmq';
-import { Ledger } from '../billing/ledger';
 import { runBudget } from '../billing/run-budget';
 import { EntitiesService } from '../entities/entities.service';
 import { Prisma, type ExecutionRun, type RunStatus } from '../infra/database/generated/client';
@@ -14,7 +13,6 @@ import { JOB_OPTIONS, Jobs } from '../infra/queue/jobs';
 import { QueueName } from '../infra/queue/queue-names';
 import { startRunSpan } from '../infra/tracing/tracing';
 import { inScope, requireRole, type Caller } from '../tenancy/caller';
-import { CompaniesService } from '../tenancy/companies.service';
 import { contractViolations } from './contract';
 import type { CreateRunDto, ListRunsQuery, RunResponse, RunTreeNode } from './dto/run.dto';
 import { EntityNotRunnable, IdempotencyConflict, RunNotFinished, RunTerminal } from './execution.errors';
@@ -22,6 +20,7 @@ import { isTerminal } from './run-status';
 import { toRunResponse } from './run-response';
 import { RunEventsBus } from './run-events.bus';
 import { RunsRepository } from './runs.repository';
+import { admitRun } from './run-admission';
 
 const IDEMPOTENCY_WINDOW_MS = 24 * 3_600_000;
 /** How often a live event stream looks for new events when no pub/sub message came. */
@@ -38,8 +37,6 @@ export class RunsService {
   constructor(
     private readonly runs: RunsRepository,
     private readonly entities: EntitiesService,
-    private readonly companies: CompaniesService,
-    private readonly ledger: Ledger,
     private readonly bus: RunEventsBus,
     @InjectQueue(QueueName.Execution) private readonly queue: Queue,
   ) {}
@@ -69,9 +66,6 @@ export class RunsService {
     if (!runnable) throw new EntityNotRunnable(entity.status);
     // A catalog entity runs in the caller's company; an own entity in its company.
     const companyId = inScope(caller, entity.companyId) ? entity.companyId : caller.companyId;
-    await this.companies.assertNotSuspended(companyId);
-    await this.ledger.assertBudgetLeft(caller.scope, companyId);
-
     const violations = contractViolations(
       (entity.ioContract as { input?: unknown } | null)?.input,
       dto.input,
@@ -92,22 +86,27 @@ export class RunsService {
       if (existing) return existing;
     }
 
-    const run = await this.runs.create(caller.scope, {
-      companyId,
-      entityId,
-      triggeredBy: caller.userId,
-      isTest: dto.test ?? false,
-      inputData: (dto.input ?? null) as Prisma.InputJsonValue,
-      context: (dto.context ?? {}) as Prisma.InputJsonObject,
-      ...startRunSpan(options.trace ?? ROOT_CONTEXT, 'run.create', {
-        'hirebuddha.entity.id': entityId,
-        'hirebuddha.entity.type': entity.type,
-      }),
-      idempotencyKey,
-      idempotencyHash: hash,
-      metadata,
-      ...runBudget(entity.governance),
-    });
+    const run = await this.runs.create(
+      caller.scope,
+      {
+        companyId,
+        entityId,
+        triggeredBy: caller.userId,
+        isTest: dto.test ?? false,
+        inputData: (dto.input ?? null) as Prisma.InputJsonValue,
+        context: (dto.context ?? {}) as Prisma.InputJsonObject,
+        ...startRunSpan(options.trace ?? ROOT_CONTEXT, 'run.create', {
+          'hirebuddha.entity.id': entityId,
+          'hirebuddha.entity.type': entity.type,
+        }),
+        idempotencyKey,
+        idempotencyHash: hash,
+        metadata,
+        ...runBudget(entity.governance),
+      },
+      // Suspension and spent budgets refuse the run in the transaction that writes it.
+      (tx) => admitRun(tx, companyId),
+    );
     // Lost the race for this key to a concurrent request: answer with its run.
     if (!run) return (await this.reuse(caller, companyId, idempotencyKey!, hash!))!;
     const payload = { runId: run.id, companyId };
@@ -143,8 +142,9 @@ export class RunsService {
   }
 
   async describe(caller: Caller, id: string): Promise<RunResponse> {
-    const run = await this.get(caller, id);
-    return toRunResponse(run, await this.runs.children(caller.scope, id));
+    const found = await this.runs.findWithChildren(caller.scope, id);
+    if (!found) throw new NotFound('Run');
+    return toRunResponse(found.run, found.children);
   }
 
   /** The run and its descendants as a tree; each node's totals include its subtree. */

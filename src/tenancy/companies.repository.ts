@@ -88,14 +88,6 @@ export class CompaniesRepository {
     return z.object({ ancestors: z.array(z.string()), suspended: z.boolean() }).parse(rows[0]);
   }
 
-  /** Whether the company or any company above it is suspended (SECURITY DEFINER
-   *  function: ancestors are outside most callers' scope). */
-  async lineageSuspended(companyId: string): Promise<boolean> {
-    const rows = await this.db.unscoped.$queryRaw<{ suspended: boolean }[]>`
-      SELECT company_lineage_suspended(${companyId}::uuid) AS suspended`;
-    return z.array(z.object({ suspended: z.boolean() })).parse(rows)[0]?.suspended ?? false;
-  }
-
   /** The company and everything below it that is in scope, in one recursive query. */
   async subtree(scope: TenantScope, rootId: string): Promise<Company[]> {
     const rows = await this.db.run(

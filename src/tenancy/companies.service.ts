@@ -12,7 +12,7 @@ import type {
   ListCompaniesQuery,
   UpdateCompanyDto,
 } from './dto/company.dto';
-import { CompanySuspended, InvalidPlacement, NotAboveCompany } from './tenancy.errors';
+import { InvalidPlacement, NotAboveCompany } from './tenancy.errors';
 
 /** Where each company type may sit: APP > PARTNER > TENANT (a tenant may also sit
  *  directly under the app). The single APP company is created by the bootstrap. */
@@ -95,11 +95,6 @@ export class CompaniesService {
   async runContext(companyId: string): Promise<{ scope: TenantScope; suspended: boolean }> {
     const { ancestors, suspended } = await this.companies.lineage(companyId);
     return { scope: { companyIds: [companyId], catalogCompanyIds: ancestors }, suspended };
-  }
-
-  /** 423 when the company or one above it is suspended. */
-  async assertNotSuspended(companyId: string): Promise<void> {
-    if (await this.companies.lineageSuspended(companyId)) throw new CompanySuspended();
   }
 
   /** The company (404 outside scope) and every company below it in scope, flat. */

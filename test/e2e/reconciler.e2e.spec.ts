@@ -88,6 +88,32 @@ describe('run reconciler', () => {
     expect(await db.admin.toolInteractionLog.count({ where: { runId: run.id } })).toBe(1);
   });
 
+  it('adds one recovery job however many sweeps find the run before it runs', async () => {
+    const entity = await createEntity(db.admin, { companyId: tenantId, type: 'ACTION', status: 'ACTIVE' });
+    const run = (
+      await app.inject({
+        method: 'POST',
+        url: `/api/v1/entities/${entity.id}/runs`,
+        headers,
+        payload: { input: {} },
+      })
+    ).json();
+    await flushTestRedis();
+    await withWorker(async (worker) => {
+      const queue = worker.get<Queue>(getQueueToken('execution'), { strict: false });
+      // Paused: the recovery job waits (as one deferred by the fairness cap would).
+      await queue.pause();
+      const reconciler = worker.get(Reconciler);
+      expect((await reconciler.reconcile(0)).requeued).toContain(run.id);
+      expect((await reconciler.reconcile(0)).requeued).not.toContain(run.id);
+      const waiting = await queue.getJobs(['waiting', 'delayed', 'prioritized']);
+      expect(waiting.filter((job) => (job.data as { runId: string }).runId === run.id)).toHaveLength(1);
+      await queue.resume();
+      await waitForQueuesDrained(worker);
+    });
+    expect(await statusOf(run.id)).toBe('COMPLETED');
+  });
+
   it('leaves runs with a live job alone', async () => {
     const entity = await createEntity(db.admin, { companyId: tenantId, type: 'ACTION', status: 'ACTIVE' });
     const run = (

@@ -7,6 +7,7 @@ import type { Queue } from 'bullmq';
 import { z } from 'zod';
 import { AppConfig } from '../../infra/config/config';
 import { PrismaService } from '../../infra/database/prisma.service';
+import type { ExecutionRun } from '../../infra/database/generated/client';
 import { JOB_OPTIONS, Jobs } from '../../infra/queue/jobs';
 import { QueueName } from '../../infra/queue/queue-names';
 import { CompaniesService } from '../../tenancy/companies.service';
@@ -76,7 +77,6 @@ export class Reconciler {
       await this.approvals.expire(approval.id, approval.company_id);
       report.approvalsExpired.push(approval.id);
     }
-    const stamp = Date.now().toString(36);
     const active = new Set(
       (await this.execution.getActive()).map((job) => (job.data as { runId?: string }).runId),
     );
@@ -99,8 +99,7 @@ export class Reconciler {
       }
       if (run.status === 'WAITING_CHILDREN') {
         const children = await this.runs.children(scope, run.id);
-        if (children.every((child) => isTerminal(child.status))) {
-          await this.enqueue({ runId: run.id, companyId: run.companyId, recovery: stamp });
+        if (children.every((child) => isTerminal(child.status)) && (await this.recover(run))) {
           report.resumed.push(run.id);
         }
         continue;
@@ -116,8 +115,7 @@ export class Reconciler {
           return job ? job.getState() : 'missing';
         }),
       );
-      if (!states.some((state) => LIVE.has(state))) {
-        await this.enqueue({ runId: run.id, companyId: run.companyId, recovery: stamp });
+      if (!states.some((state) => LIVE.has(state)) && (await this.recover(run))) {
         report.requeued.push(run.id);
       }
     }
@@ -146,6 +144,28 @@ export class Reconciler {
       await this.notifier.dispatch({ companyId: row.company_id, deliveryIds: [row.id], mailIds: [] });
     await this.notifier.dispatch({ companyId: '', deliveryIds: [], mailIds: mails.map((m) => m.id) });
     return webhooks.length + mails.length;
+  }
+
+  /**
+   * Enqueues a recovery job for a stuck run, named after the run's last change: while
+   * the run has not changed, later sweeps find the same job (waiting, or deferred by
+   * the fairness cap) instead of adding another. A finished job of that name (it ran
+   * and the run is still stuck) is removed first, or BullMQ would ignore the new one.
+   * False when a recovery job for this state is still live.
+   */
+  private async recover(run: ExecutionRun): Promise<boolean> {
+    const payload = {
+      runId: run.id,
+      companyId: run.companyId,
+      recovery: run.updatedAt.getTime().toString(36),
+    };
+    const existing = await this.execution.getJob(JOB_OPTIONS['run.execute'](payload).jobId!);
+    if (existing) {
+      if (LIVE.has(await existing.getState())) return false;
+      await existing.remove();
+    }
+    await this.enqueue(payload);
+    return true;
   }
 
   private async enqueue(payload: Parameters<(typeof JOB_OPTIONS)['run.execute']>[0]): Promise<void> {

@@ -16,7 +16,7 @@ import { CompaniesService } from '../../tenancy/companies.service';
 import { contractViolations } from '../contract';
 import { RunFailure } from '../execution.errors';
 import { isTerminal } from '../run-status';
-import { depthOf, RunsRepository } from '../runs.repository';
+import { depthOf, RunsRepository, type ToolLog } from '../runs.repository';
 import { runBuiltin, type BuiltinName } from './builtins';
 import { LlmGateway, type LlmRequest, type LlmResult } from '../llm/llm-gateway';
 import { BillingRefusal, Ledger, newUsageRowId } from '../../billing/ledger';
@@ -43,6 +43,7 @@ import type { ApprovalSnapshot } from '../../approvals/approvals.service';
 import type { HumanApproval } from '../../infra/database/generated/client';
 import { redact, redactedValues } from './redaction';
 import { contextOfRun, inSpan } from '../../infra/tracing/tracing';
+import type { UsageRow } from '../../billing/pricing';
 
 /** What a parent run keeps in context_state to continue after its children. */
 interface ChildState {
@@ -152,6 +153,19 @@ export class RunExecutor {
   private readonly logger = new Logger(RunExecutor.name);
   /** The entity type of each run in hand, for metric labels. */
   private readonly entityTypes = new WeakMap<ExecutionRun, string>();
+  /**
+   * Runs this job started for the very first time, with the step keys it has logged
+   * since: a step of such a run can have no log row from an earlier attempt, so
+   * looking for one to replay is skipped (unless this job logged that very key).
+   */
+  private readonly unlogged = new WeakMap<ExecutionRun, Set<string>>();
+  /**
+   * Tool logs of an ACTION's single step, held until the run ends so they commit with
+   * its final status (one transaction instead of two). A crash before that commit
+   * re-runs the step, exactly as a crash between a call and its log always could.
+   * Priced calls never wait: their ledger rows settle with the log at once.
+   */
+  private readonly pendingLogs = new WeakMap<ExecutionRun, ToolLog[]>();
 
   constructor(
     private readonly runs: RunsRepository,
@@ -170,31 +184,32 @@ export class RunExecutor {
 
   async execute(runId: string, companyId: string): Promise<void> {
     const { scope, suspended } = await this.companies.runContext(companyId);
-    const run = await this.runs.findById(scope, runId);
-    if (!run || isTerminal(run.status)) return;
+    // One transaction: the run, its QUEUED → RUNNING start, and its entity.
+    const claim = await this.runs.claim(scope, runId, !suspended);
+    if (!claim || isTerminal(claim.run.status)) return;
     // The job continues the run's trace: model calls (the SDK's spans), tool calls and
     // queries below are children of this span.
     await inSpan(
       'run.execute',
-      { 'hirebuddha.run.id': run.id, 'hirebuddha.company.id': run.companyId },
-      () => this.executeLoaded(scope, run, suspended),
-      contextOfRun(run),
+      { 'hirebuddha.run.id': claim.run.id, 'hirebuddha.company.id': claim.run.companyId },
+      () => this.executeClaimed(scope, claim, suspended),
+      contextOfRun(claim.run),
     );
   }
 
-  private async executeLoaded(scope: TenantScope, run: ExecutionRun, suspended: boolean): Promise<void> {
+  private async executeClaimed(
+    scope: TenantScope,
+    { run, entity, started }: { run: ExecutionRun; entity: HierarchicalEntity | null; started: boolean },
+    suspended: boolean,
+  ): Promise<void> {
     if (suspended) {
       await this.fail(scope, run, new RunFailure('COMPANY_SUSPENDED', 'The company is suspended.'));
       return;
     }
-    // QUEUED → RUNNING, or WAITING_CHILDREN → RUNNING when a child ended; a retried
-    // job finds the run RUNNING already and carries on.
+    // QUEUED → RUNNING (done by the claim), or WAITING_CHILDREN → RUNNING when a child
+    // ended; a retried job finds the run RUNNING already and carries on.
     const resumed = run.status === 'WAITING_CHILDREN';
-    if (
-      run.status === 'QUEUED' &&
-      !(await this.runs.transition(scope, run, 'RUNNING', { startedAt: run.startedAt ?? new Date() }))
-    )
-      return;
+    if (run.status === 'QUEUED' && !started) return;
     if (run.status === 'WAITING_CHILDREN' && !(await this.runs.transition(scope, run, 'RUNNING'))) {
       if ((await this.runs.findById(scope, run.id))?.status === 'RUNNING') {
         throw new ParentBusy(`run ${run.id} is being resumed by another job`);
@@ -202,9 +217,11 @@ export class RunExecutor {
       return;
     }
     if (!['QUEUED', 'RUNNING', 'WAITING_CHILDREN'].includes(run.status)) return;
+    // This job started the run for the first time (a resume after an approval comes
+    // back through QUEUED, but has started before): no step can have a log row yet.
+    if (started && run.startedAt === null) this.unlogged.set(run, new Set());
 
     try {
-      const entity = await this.entities.findForRun(scope, run.entityId);
       if (!entity) throw new RunFailure('ENTITY_NOT_FOUND', 'The entity of this run is no longer visible.');
       this.entityTypes.set(run, entity.type);
       const templateScope: TemplateScope = {
@@ -243,9 +260,11 @@ export class RunExecutor {
 
       let output = await this.perform(scope, run, entity, templateScope);
       if (output === WAITING) return;
-      if (!(await this.stillRunning(scope, run))) return;
+      // The final transition is conditional (a cancel that came in wins); a review
+      // would open an approval, so it checks first.
       const review = ruleFor(rulesOf(entity), 'output_review');
       if (review) {
+        if (!(await this.stillRunning(scope, run))) return;
         const approval = await this.checkpoint(scope, run, entity, {
           trigger: 'output_review',
           ...review,
@@ -297,6 +316,7 @@ export class RunExecutor {
     at: Checkpoint,
     state: Prisma.ExecutionRunUncheckedUpdateManyInput = {},
   ): Promise<HumanApproval> {
+    await this.flushLogs(scope, run);
     const hash = at.pending ? callHash(at.pending.name, at.pending.arguments) : null;
     const answered = await this.approvals.findForCheckpoint(scope, run.id, at.key);
     if (answered && answered.status !== 'PENDING') {
@@ -492,7 +512,9 @@ export class RunExecutor {
     templateScope: TemplateScope,
   ): Promise<unknown> {
     const stepKey = 'action';
-    const logged = await this.runs.findLlmLog(scope, run.id, stepKey);
+    const logged = this.mayHaveLogged(run, stepKey)
+      ? await this.runs.findLlmLog(scope, run.id, stepKey)
+      : null;
     if (logged) return (logged.responsePayload as { text?: unknown } | null)?.text ?? null;
     await this.costCheckpoint(scope, run, entity);
 
@@ -589,6 +611,7 @@ export class RunExecutor {
       },
       { rows: charges.rows, total: charges.total.toFixed(10), unpriced: charges.unpriced },
     );
+    this.logged(run, stepKey);
     return result;
   }
 
@@ -899,7 +922,9 @@ export class RunExecutor {
     tools: Anthropic.Tool[],
     model: ModelConfig | undefined,
   ): Promise<{ content: Anthropic.ContentBlock[]; stopReason: string | null }> {
-    const logged = await this.runs.findLlmLog(scope, run.id, stepKey);
+    const logged = this.mayHaveLogged(run, stepKey)
+      ? await this.runs.findLlmLog(scope, run.id, stepKey)
+      : null;
     if (logged) {
       const payload = logged.responsePayload as {
         content?: Anthropic.ContentBlock[];
@@ -1058,7 +1083,9 @@ export class RunExecutor {
     call: () => Promise<unknown>,
     sku?: string,
   ): Promise<unknown> {
-    const logged = await this.runs.findToolLog(scope, run.id, stepKey);
+    const logged = this.mayHaveLogged(run, stepKey)
+      ? await this.runs.findToolLog(scope, run.id, stepKey)
+      : null;
     if (logged) {
       if (logged.status !== 'success')
         throw new RunFailure('TOOL_ERROR', logged.errorMessage ?? `${toolName} failed`);
@@ -1084,9 +1111,10 @@ export class RunExecutor {
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       // A failed call bills nothing; its reservation (if any) is released with the log row.
-      await this.runs.logToolCall(
+      await this.logTool(
         scope,
         run,
+        entity,
         {
           ...base,
           status: 'error',
@@ -1104,9 +1132,10 @@ export class RunExecutor {
       ? toolCharge(price, output, newUsageRowId, this.config.env.HTTP_ACTION_MAX_RESPONSE_BYTES)
       : null;
     if (charge) this.metrics.costUsd.inc({ sku: charge.serviceSku }, Number(charge.cost));
-    await this.runs.logToolCall(
+    await this.logTool(
       scope,
       run,
+      entity,
       {
         ...base,
         outputPayload: (output ?? null) as Prisma.InputJsonValue,
@@ -1116,6 +1145,32 @@ export class RunExecutor {
       charge ? { rows: [charge] } : undefined,
     );
     return output;
+  }
+
+  /** Logs a tool call now, or, for an unpriced call of an ACTION, with the run's end. */
+  private async logTool(
+    scope: TenantScope,
+    run: ExecutionRun,
+    entity: HierarchicalEntity,
+    log: ToolLog,
+    usage?: { rows: UsageRow[] },
+  ): Promise<void> {
+    if (entity.type === 'ACTION' && !usage) {
+      this.pendingLogs.set(run, [...(this.pendingLogs.get(run) ?? []), log]);
+      return;
+    }
+    await this.runs.logToolCall(scope, run, log, usage);
+    this.logged(run, log.stepKey);
+  }
+
+  /** Writes held tool logs before anything else may end the job (an approval). */
+  private async flushLogs(scope: TenantScope, run: ExecutionRun): Promise<void> {
+    const logs = this.pendingLogs.get(run) ?? [];
+    this.pendingLogs.delete(run);
+    for (const log of logs) {
+      await this.runs.logToolCall(scope, run, log);
+      this.logged(run, log.stepKey);
+    }
   }
 
   /** Depth and fan-out limits of run trees: a run may not start more than
@@ -1144,6 +1199,17 @@ export class RunExecutor {
   private async wakeParent(run: ExecutionRun): Promise<void> {
     if (run.parentRunId)
       await this.enqueue({ runId: run.parentRunId, companyId: run.companyId, resumeAfter: run.id });
+  }
+
+  /** False when `stepKey` of `run` cannot have a log row yet (see `unlogged`). */
+  private mayHaveLogged(run: ExecutionRun, stepKey: string): boolean {
+    const logged = this.unlogged.get(run);
+    return !logged || logged.has(stepKey);
+  }
+
+  /** Notes a step key this job logged (its replay lookup must now read the row). */
+  private logged(run: ExecutionRun, stepKey: string): void {
+    this.unlogged.get(run)?.add(stepKey);
   }
 
   private async stillRunning(scope: TenantScope, run: ExecutionRun): Promise<boolean> {
@@ -1185,12 +1251,15 @@ export class RunExecutor {
   ): Promise<void> {
     const completedAt = new Date();
     const executionTimeMs = completedAt.getTime() - (run.startedAt ?? run.createdAt).getTime();
-    const ended = await this.runs.transition(
+    const logs = this.pendingLogs.get(run) ?? [];
+    this.pendingLogs.delete(run);
+    const ended = await this.runs.transitionWithLogs(
       scope,
       run,
       status,
       { ...data, completedAt, executionTimeMs },
       event,
+      logs,
     );
     if (ended) {
       const labels = { status, entity_type: this.entityTypes.get(run) ?? 'unknown' };
