@@ -95,7 +95,7 @@ describe('a worker killed mid-step', () => {
         },
       });
     // The second step's first call hangs long enough to kill its worker during it.
-    anthropic.reply({ text: 'first' }, { text: 'never delivered', delayMs: 30_000 });
+    anthropic.reply({ text: 'first' }, { text: 'never delivered', delayMs: 600_000 });
     anthropic.fallback = { text: 'later' };
 
     const doomed = await startWorkerProcess();
