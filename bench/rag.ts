@@ -42,7 +42,12 @@ import { flushTestRedis } from '../test/support/redis';
 import { createCompany } from '../test/factories/tenancy';
 import { DocumentsRepository, toVector } from '../src/knowledge/documents.repository';
 import { LOCAL_EMBEDDER } from '../src/knowledge/embedding/embeddings';
-import { EXACT_SEARCH_LIMIT, SearchRepository, type Hit } from '../src/knowledge/search.repository';
+import {
+  EF_SEARCH_MIN,
+  EXACT_SEARCH_LIMIT,
+  SearchRepository,
+  type Hit,
+} from '../src/knowledge/search.repository';
 import type { TenantScope } from '../src/infra/database/tenant-scope';
 import { fmt, median, percentile, SMOKE, runBenchmark } from './lib';
 
@@ -395,8 +400,8 @@ async function hnswSearch(app: Client, scope: TenantScope, vector: number[]): Pr
   try {
     await app.query(
       `SELECT set_config('app.company_ids', $1, true), set_config('hnsw.iterative_scan', 'relaxed_order', true),
-              set_config('hnsw.ef_search', '100', true)`,
-      [`{${scope.companyIds.join(',')}}`],
+              set_config('hnsw.ef_search', $2, true)`,
+      [`{${scope.companyIds.join(',')}}`, String(EF_SEARCH_MIN)],
     );
     const rows = await app.query<{ id: string }>(
       `SELECT c.id::text FROM document_chunks c
@@ -550,7 +555,7 @@ async function main(): Promise<void> {
     const unfilteredRecall = recalls.reduce((a, b) => a + b, 0) / recalls.length;
     console.log(
       `\n(3) unfiltered vector search, ${large.chunks} chunks (the platform takes ` +
-        `${large.chunks > EXACT_SEARCH_LIMIT ? 'HNSW with iterative scan, ef_search 100' : 'exact ranking'} above/below ` +
+        `${large.chunks > EXACT_SEARCH_LIMIT ? `HNSW with iterative scan, ef_search ${EF_SEARCH_MIN}` : 'exact ranking'} above/below ` +
         `${EXACT_SEARCH_LIMIT}), ${RECALL_QUERIES} queries`,
     );
     console.log(
