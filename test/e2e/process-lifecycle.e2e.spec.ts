@@ -3,9 +3,9 @@ import type { AddressInfo } from 'node:net';
 import { Queue } from 'bullmq';
 import { createEntity } from '../factories/entities';
 import { createCompany } from '../factories/tenancy';
-import { TEST_ENCRYPTION_KEYS, TEST_JWT_SECRET } from '../support/app';
+
 import { createTestDatabase, type TestDatabase } from '../support/database';
-import { freePort, spawnEntrypoint, waitForHttp, type Spawned } from '../support/processes';
+import { freePort, processEnv, spawnEntrypoint, waitForHttp, type Spawned } from '../support/processes';
 import { flushTestRedis, testRedisUrl } from '../support/redis';
 
 const within = <T>(promise: Promise<T>, ms: number) =>
@@ -21,16 +21,9 @@ describe('process lifecycle', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    env = {
-      NODE_ENV: 'production',
+    env = processEnv(db, {
       LOG_LEVEL: 'info',
-      DATABASE_URL: db.appUrl,
-      DATABASE_ADMIN_URL: db.adminUrl,
-      REDIS_URL: testRedisUrl(),
-      HOST: '127.0.0.1',
-      JWT_SECRET: TEST_JWT_SECRET,
-      ENCRYPTION_KEYS: TEST_ENCRYPTION_KEYS,
-    };
+    });
   });
 
   afterAll(async () => {
@@ -105,19 +98,15 @@ describe('worker shutdown with a job in flight', () => {
 
   const startRun = async (graceMs: number) => {
     const workerPort = await freePort();
-    const worker = spawnEntrypoint('main.worker', {
-      NODE_ENV: 'production',
-      LOG_LEVEL: 'info',
-      DATABASE_URL: db.appUrl,
-      DATABASE_ADMIN_URL: db.adminUrl,
-      REDIS_URL: testRedisUrl(),
-      HOST: '127.0.0.1',
-      JWT_SECRET: TEST_JWT_SECRET,
-      ENCRYPTION_KEYS: TEST_ENCRYPTION_KEYS,
-      WORKER_HTTP_PORT: String(workerPort),
-      SHUTDOWN_GRACE_MS: String(graceMs),
-      EGRESS_ALLOW_PRIVATE_HOSTS: `127.0.0.1:${port}`,
-    });
+    const worker = spawnEntrypoint(
+      'main.worker',
+      processEnv(db, {
+        LOG_LEVEL: 'info',
+        WORKER_HTTP_PORT: String(workerPort),
+        SHUTDOWN_GRACE_MS: String(graceMs),
+        EGRESS_ALLOW_PRIVATE_HOSTS: `127.0.0.1:${port}`,
+      }),
+    );
     started.push(worker);
     await waitForHttp(`http://127.0.0.1:${workerPort}/health/ready`, 200, 40_000);
     const platform = await createCompany(db.admin, { type: 'APP' });

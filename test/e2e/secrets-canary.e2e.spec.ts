@@ -3,9 +3,9 @@ import { Client } from 'pg';
 import { FakeAnthropic } from '../../tools/fake-anthropic';
 import { createEntity } from '../factories/entities';
 import { createCompany, createUser, PASSWORD } from '../factories/tenancy';
-import { TEST_ENCRYPTION_KEYS, TEST_JWT_SECRET } from '../support/app';
+
 import { createTestDatabase, type TestDatabase } from '../support/database';
-import { freePort, spawnEntrypoint, waitForHttp, type Spawned } from '../support/processes';
+import { freePort, processEnv, spawnEntrypoint, waitForHttp, type Spawned } from '../support/processes';
 import { flushTestRedis, testRedisUrl } from '../support/redis';
 
 const CANARY = 'sk-ant-CANARY-7f3a9c2e51';
@@ -30,18 +30,11 @@ describe('integration keys never leak', () => {
     fakeUrl = await fake.start();
     const apiPort = await freePort();
     const workerPort = await freePort();
-    const env = {
-      NODE_ENV: 'production',
+    const env = processEnv(db, {
       LOG_LEVEL: 'trace',
-      DATABASE_URL: db.appUrl,
-      DATABASE_ADMIN_URL: db.adminUrl,
-      REDIS_URL: testRedisUrl(),
-      HOST: '127.0.0.1',
-      JWT_SECRET: TEST_JWT_SECRET,
-      ENCRYPTION_KEYS: TEST_ENCRYPTION_KEYS,
       ANTHROPIC_BASE_URL: fakeUrl,
       EGRESS_ALLOW_PRIVATE_HOSTS: new URL(fakeUrl).host,
-    };
+    });
     processes.push(spawnEntrypoint('main.api', { ...env, PORT: String(apiPort) }));
     processes.push(spawnEntrypoint('main.worker', { ...env, WORKER_HTTP_PORT: String(workerPort) }));
     base = `http://127.0.0.1:${apiPort}`;

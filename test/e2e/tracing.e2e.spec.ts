@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { FakeAnthropic } from '../../tools/fake-anthropic';
-import { startApi, TEST_ENCRYPTION_KEYS, TEST_JWT_SECRET } from '../support/app';
+import { startApi } from '../support/app';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { FakeOtlpCollector, type CollectedSpan } from '../support/otlp-collector';
-import { freePort, spawnEntrypoint, waitForHttp, type Spawned } from '../support/processes';
-import { flushTestRedis, testRedisUrl } from '../support/redis';
+import { freePort, processEnv, spawnEntrypoint, waitForHttp, type Spawned } from '../support/processes';
+import { flushTestRedis } from '../support/redis';
 import { createEntity } from '../factories/entities';
 import { bearer, createWorld, login, PASSWORD } from '../factories/tenancy';
 
@@ -99,19 +99,11 @@ describe('trace context', () => {
     beforeAll(async () => {
       const endpoint = await collector.start();
       const anthropicUrl = await anthropic.start();
-      const env = {
-        NODE_ENV: 'production',
-        LOG_LEVEL: 'warn',
-        DATABASE_URL: db.appUrl,
-        DATABASE_ADMIN_URL: db.adminUrl,
-        REDIS_URL: testRedisUrl(),
-        HOST: '127.0.0.1',
-        JWT_SECRET: TEST_JWT_SECRET,
-        ENCRYPTION_KEYS: TEST_ENCRYPTION_KEYS,
+      const env = processEnv(db, {
         ANTHROPIC_API_KEY: 'sk-test',
         ANTHROPIC_BASE_URL: anthropicUrl,
         OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
-      };
+      });
       const [apiPort, workerPort] = [await freePort(), await freePort()];
       processes.push(
         spawnEntrypoint('main.api', { ...env, PORT: String(apiPort), OTEL_SERVICE_NAME: 'hb-api' }),

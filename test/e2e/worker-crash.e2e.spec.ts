@@ -1,9 +1,9 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { FakeAnthropic } from '../../tools/fake-anthropic';
-import { startApi, TEST_ENCRYPTION_KEYS, TEST_JWT_SECRET } from '../support/app';
+import { startApi } from '../support/app';
 import { createTestDatabase, type TestDatabase } from '../support/database';
-import { freePort, spawnEntrypoint, waitForHttp, type Spawned } from '../support/processes';
-import { flushTestRedis, testRedisUrl } from '../support/redis';
+import { freePort, processEnv, spawnEntrypoint, waitForHttp, type Spawned } from '../support/processes';
+import { flushTestRedis } from '../support/redis';
 import { bearer, createWorld, login } from '../factories/tenancy';
 
 /**
@@ -23,22 +23,14 @@ describe('a worker killed mid-step', () => {
     await flushTestRedis();
     db = await createTestDatabase();
     const baseUrl = await anthropic.start();
-    env = {
-      NODE_ENV: 'production',
-      LOG_LEVEL: 'warn',
-      DATABASE_URL: db.appUrl,
-      DATABASE_ADMIN_URL: db.adminUrl,
-      REDIS_URL: testRedisUrl(),
-      HOST: '127.0.0.1',
-      JWT_SECRET: TEST_JWT_SECRET,
-      ENCRYPTION_KEYS: TEST_ENCRYPTION_KEYS,
+    env = processEnv(db, {
       ANTHROPIC_API_KEY: 'sk-test',
       ANTHROPIC_BASE_URL: baseUrl,
       // A dead worker's job is taken over within a few seconds.
       EXECUTION_LOCK_DURATION_MS: '2000',
       EXECUTION_STALLED_INTERVAL_MS: '1000',
       LLM_MAX_RETRIES: '0',
-    };
+    });
     app = await startApi(db, { overrides: { LOGIN_LIMIT_PER_EMAIL: '1000', LOGIN_LIMIT_PER_IP: '1000' } });
   });
 

@@ -2,7 +2,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { TEST_ENCRYPTION_KEYS, TEST_JWT_SECRET } from './app';
+import type { TestDatabase } from './database';
 import { ROOT } from './env';
+import { testRedisUrl } from './redis';
 
 export interface Spawned {
   child: ChildProcess;
@@ -35,6 +38,25 @@ export function spawnEntrypoint(entry: 'main.api' | 'main.worker', env: Record<s
     child.on('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')),
   );
   return { child, output: () => output, exited };
+}
+
+/** What an entrypoint process needs to run against a test file's database clone and
+ *  the test Redis, as production runs it; `extra` adds or overrides variables. */
+export function processEnv(
+  db: Pick<TestDatabase, 'appUrl' | 'adminUrl'>,
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    NODE_ENV: 'production',
+    LOG_LEVEL: 'warn',
+    DATABASE_URL: db.appUrl,
+    DATABASE_ADMIN_URL: db.adminUrl,
+    REDIS_URL: testRedisUrl(),
+    HOST: '127.0.0.1',
+    JWT_SECRET: TEST_JWT_SECRET,
+    ENCRYPTION_KEYS: TEST_ENCRYPTION_KEYS,
+    ...extra,
+  };
 }
 
 /** Polls a URL until it answers `status`, or fails after `timeoutMs`. */
