@@ -40,11 +40,6 @@ export class RetentionService {
     const eventsBefore = retentionCutoff(env.RETENTION_RUN_EVENTS_DAYS, now);
     const logsBefore = retentionCutoff(env.RETENTION_INTERACTION_LOGS_DAYS, now);
     const jobsBefore = retentionCutoff(env.RETENTION_JOBS_DAYS, now);
-    if ((eventsBefore || logsBefore) && !(await this.repository.bypassesRowSecurity())) {
-      throw new Error(
-        'retention: DATABASE_ADMIN_URL must be a superuser or BYPASSRLS role to prune across companies',
-      );
-    }
     const report: RetentionReport = {
       runEvents: eventsBefore
         ? await drain((n) => this.repository.pruneRunEvents(eventsBefore, n), batchSize)
