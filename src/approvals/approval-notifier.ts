@@ -7,6 +7,7 @@ import type { HumanApproval, Prisma } from '../infra/database/generated/client';
 import type { Tx } from '../infra/database/tenant-scope';
 import { JOB_OPTIONS, Jobs } from '../infra/queue/jobs';
 import { QueueName } from '../infra/queue/queue-names';
+import { MailService } from '../notifications/mail.service';
 import type { ApprovalRule } from './approval-rules';
 import { toApprovalResponse } from './approval-response';
 
@@ -22,7 +23,8 @@ export interface Outgoing {
 /**
  * Tells an approval's channels that it was requested or resolved. The messages are
  * written in the same transaction as the approval change (webhook_deliveries for each
- * webhook, mail_outbox for each address): a crash after the commit loses none of them.
+ * webhook, mail outbox rows for each address, through MailService): a crash after the
+ * commit loses none of them.
  * Their jobs are queued after the commit; a lost enqueue is swept by the reconciler.
  */
 @Injectable()
@@ -30,7 +32,7 @@ export class ApprovalNotifier {
   constructor(
     private readonly config: AppConfig,
     @InjectQueue(QueueName.Webhooks) private readonly webhooks: Queue,
-    @InjectQueue(QueueName.Notifications) private readonly mail: Queue,
+    private readonly mailService: MailService,
   ) {}
 
   /** Writes the messages inside the approval's transaction. */
@@ -63,19 +65,17 @@ export class ApprovalNotifier {
     const mails = channels.flatMap((channel) =>
       channel.type === 'email'
         ? channel.to.map((to) => ({
-            id: uuidv7(),
-            toAddress: to,
+            to,
             subject: `A run ${what} (${approval.checkpoint})`,
             text: `Run ${approval.runId} ${what} at its ${approval.checkpoint} checkpoint.\n\nOpen: ${link}\n`,
             html: `<p>Run <code>${approval.runId}</code> ${what} at its <b>${approval.checkpoint}</b> checkpoint.</p><p><a href="${link}">Open the approvals inbox</a></p>`,
           }))
         : [],
     );
-    if (mails.length) await tx.mailOutbox.createMany({ data: mails });
     return {
       companyId: approval.companyId,
       deliveryIds: deliveries.map((d) => d.id),
-      mailIds: mails.map((m) => m.id),
+      mailIds: await this.mailService.record(tx, mails),
     };
   }
 
@@ -85,9 +85,6 @@ export class ApprovalNotifier {
       const payload = { deliveryId, companyId: outgoing.companyId };
       await this.webhooks.add(Jobs.DeliverWebhook.name, payload, JOB_OPTIONS['webhook.deliver'](payload));
     }
-    for (const outboxId of outgoing.mailIds) {
-      const payload = { outboxId };
-      await this.mail.add(Jobs.SendMail.name, payload, JOB_OPTIONS['mail.send'](payload));
-    }
+    await this.mailService.dispatch(outgoing.mailIds);
   }
 }

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { EntitiesModule } from '../entities/entities.module';
+import { NotificationsModule } from '../notifications/notifications.module';
 import { TenancyModule } from '../tenancy/tenancy.module';
 import { RunEventsBus } from '../execution/run-events.bus';
 import { ApprovalNotifier } from './approval-notifier';
@@ -8,7 +9,7 @@ import { ApprovalsService } from './approvals.service';
 
 /** What both processes need: approvals, their answers and their notifications. */
 @Module({
-  imports: [EntitiesModule, TenancyModule],
+  imports: [EntitiesModule, TenancyModule, NotificationsModule],
   providers: [RunEventsBus, ApprovalsRepository, ApprovalNotifier, ApprovalsService],
   exports: [ApprovalsRepository, ApprovalNotifier, ApprovalsService],
 })

@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import type { MailOutbox } from '../infra/database/generated/client';
+import { v7 as uuidv7 } from 'uuid';
 import { PrismaService } from '../infra/database/prisma.service';
+import type { Tx } from '../infra/database/tenant-scope';
 
 export interface OutgoingMail {
   to: string;
@@ -19,6 +21,20 @@ export class MailOutboxRepository {
     return this.prisma.mailOutbox.create({
       data: { toAddress: mail.to, subject: mail.subject, text: mail.text, html: mail.html },
     });
+  }
+
+  /** Outbox rows written inside the caller's transaction (mail that must commit with
+   *  what it reports, e.g. an approval); returns their ids. */
+  async addInTx(tx: Tx, mails: OutgoingMail[]): Promise<string[]> {
+    const rows = mails.map((mail) => ({
+      id: uuidv7(),
+      toAddress: mail.to,
+      subject: mail.subject,
+      text: mail.text,
+      html: mail.html,
+    }));
+    if (rows.length) await tx.mailOutbox.createMany({ data: rows });
+    return rows.map((row) => row.id);
   }
 
   find(id: string): Promise<MailOutbox | null> {
