@@ -13,10 +13,10 @@ import { availableParallelism } from 'node:os';
 import { Pool } from 'pg';
 import prepareTemplate from '../test/setup/global-setup';
 import dropTemplate from '../test/setup/global-teardown';
-import { startApi, TEST_ENCRYPTION_KEYS, TEST_JWT_SECRET } from '../test/support/app';
+import { startApi } from '../test/support/app';
 import { createTestDatabase } from '../test/support/database';
-import { freePort, spawnEntrypoint, waitForHttp, type Spawned } from '../test/support/processes';
-import { flushTestRedis, testRedisUrl } from '../test/support/redis';
+import { freePort, processEnv, spawnEntrypoint, waitForHttp, type Spawned } from '../test/support/processes';
+import { flushTestRedis } from '../test/support/redis';
 import { createEntity } from '../test/factories/entities';
 import { bearer, createCompany, createUser, login } from '../test/factories/tenancy';
 import { cpuSeconds, type Component } from './cpu-usage';
@@ -38,22 +38,14 @@ async function main(): Promise<void> {
   await app.listen(0, '127.0.0.1');
   const admin = new Pool({ connectionString: db.adminUrl, max: 2 });
   const database = new URL(db.appUrl).pathname.slice(1);
-  const workerEnv = {
-    NODE_ENV: 'production',
-    LOG_LEVEL: 'warn',
-    DATABASE_URL: db.appUrl,
-    DATABASE_ADMIN_URL: db.adminUrl,
+  const workerEnv = processEnv(db, {
     DATABASE_POOL_SIZE: '10',
-    REDIS_URL: testRedisUrl(),
-    HOST: '127.0.0.1',
-    JWT_SECRET: TEST_JWT_SECRET,
-    ENCRYPTION_KEYS: TEST_ENCRYPTION_KEYS,
     EXECUTION_CONCURRENCY: String(CONCURRENCY),
     // One tenant posts every run: without this, the per-company fairness cap (20 by
     // default) would defer jobs beyond it and measure the cap, not the workers.
     EXECUTION_COMPANY_CONCURRENCY: '10000',
     WORKER_QUEUES: 'execution,maintenance',
-  };
+  });
   let workers: Spawned[] = [];
   const stopWorkers = async () => {
     for (const { child } of workers) child.kill('SIGTERM');

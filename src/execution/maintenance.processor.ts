@@ -8,8 +8,10 @@ import { configureWorker } from '../infra/queue/worker-options';
 import { ApprovalsService } from '../approvals/approvals.service';
 import type { JobPayloads } from '../infra/queue/jobs';
 import { Reconciler } from './engine/reconciler';
-import { RetentionJob } from './retention/retention.job';
 import { RetentionService } from './retention/retention.service';
+
+/** The retention pruning's scheduler id: one schedule however many workers register it. */
+export const RETENTION_SCHEDULER = 'prune-retention';
 
 /** Housekeeping on the maintenance queue. The reconciler and the retention pruning are
  *  job schedulers: however many workers register them, BullMQ runs one per interval. */
@@ -33,15 +35,15 @@ export class MaintenanceProcessor extends WorkerHost implements OnApplicationBoo
       { name: Jobs.Reconcile.name, data: {}, opts: JOB_OPTIONS['maintenance.reconcile']({}) },
     );
     await this.queue.upsertJobScheduler(
-      RetentionJob.schedulerId,
+      RETENTION_SCHEDULER,
       { every: this.config.env.RETENTION_INTERVAL_MS },
-      { name: RetentionJob.name, data: {}, opts: RetentionJob.options },
+      { name: Jobs.PruneRetention.name, data: {}, opts: JOB_OPTIONS['maintenance.retention']({}) },
     );
   }
 
   async process(job: Job): Promise<unknown> {
     if (job.name === Jobs.Reconcile.name) return this.reconciler.reconcile();
-    if (job.name === RetentionJob.name) return this.retention.prune();
+    if (job.name === Jobs.PruneRetention.name) return this.retention.prune();
     if (job.name === Jobs.ApprovalTimeout.name) {
       const { approvalId, companyId } = job.data as JobPayloads['approval.timeout'];
       return this.approvals.expire(approvalId, companyId);

@@ -60,14 +60,20 @@ export async function appendEvent(
   type: string,
   data: object,
 ) {
-  await tx.runEvent.create({
-    data: {
-      companyId: run.companyId,
-      runId: run.id,
-      rootRunId: run.rootRunId ?? run.id,
-      type,
-      data: data,
-    },
+  await tx.runEvent.create({ data: eventRow(run, type, data) });
+}
+
+/** A run event's row: its run, the run's tree, what happened. */
+function eventRow(run: Pick<ExecutionRun, 'id' | 'companyId' | 'rootRunId'>, type: string, data: object) {
+  return { companyId: run.companyId, runId: run.id, rootRunId: run.rootRunId ?? run.id, type, data };
+}
+
+/** A run's direct children (id, entity, status), oldest first. */
+function childrenOf(tx: Tx, parentRunId: string) {
+  return tx.executionRun.findMany({
+    where: { parentRunId },
+    select: { id: true, entityId: true, status: true },
+    orderBy: { id: 'asc' },
   });
 }
 
@@ -313,12 +319,7 @@ export class RunsRepository {
         where: { id, companyId: { in: [...scope.companyIds] } },
       });
       if (!run) return null;
-      const children = await tx.executionRun.findMany({
-        where: { parentRunId: id },
-        select: { id: true, entityId: true, status: true },
-        orderBy: { id: 'asc' },
-      });
-      return { run, children };
+      return { run, children: await childrenOf(tx, id) };
     });
   }
 
@@ -347,13 +348,7 @@ export class RunsRepository {
     scope: TenantScope,
     parentRunId: string,
   ): Promise<Pick<ExecutionRun, 'id' | 'entityId' | 'status'>[]> {
-    return this.db.run(scope, (tx) =>
-      tx.executionRun.findMany({
-        where: { parentRunId },
-        select: { id: true, entityId: true, status: true },
-        orderBy: { id: 'asc' },
-      }),
-    );
+    return this.db.run(scope, (tx) => childrenOf(tx, parentRunId));
   }
 
   /**
@@ -383,15 +378,7 @@ export class RunsRepository {
       const moved = await moveInTx(tx, run, to, data);
       if (moved) events.push({ type: 'run.status', data: { status: to, ...event } });
       if (events.length)
-        await tx.runEvent.createMany({
-          data: events.map(({ type, data }) => ({
-            companyId: run.companyId,
-            runId: run.id,
-            rootRunId: run.rootRunId ?? run.id,
-            type,
-            data,
-          })),
-        });
+        await tx.runEvent.createMany({ data: events.map(({ type, data }) => eventRow(run, type, data)) });
       return moved;
     });
   }

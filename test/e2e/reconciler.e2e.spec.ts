@@ -46,6 +46,16 @@ describe('run reconciler', () => {
     }
   };
   const executionQueue = () => app.get<Queue>(getQueueToken('execution'), { strict: false });
+  /** Posts a run of the entity through the API; its response body. */
+  const postRun = async (entityId: string): Promise<{ id: string }> =>
+    (
+      await app.inject({
+        method: 'POST',
+        url: `/api/v1/entities/${entityId}/runs`,
+        headers,
+        payload: { input: {} },
+      })
+    ).json();
   const statusOf = async (id: string) =>
     (await db.admin.executionRun.findUniqueOrThrow({ where: { id } })).status;
 
@@ -64,14 +74,7 @@ describe('run reconciler', () => {
       status: 'ACTIVE',
       capabilities: { action: { kind: 'builtin', name: 'text.template', args: { template: 'recovered' } } },
     });
-    const run = (
-      await app.inject({
-        method: 'POST',
-        url: `/api/v1/entities/${entity.id}/runs`,
-        headers,
-        payload: { input: {} },
-      })
-    ).json();
+    const run = await postRun(entity.id);
     // Redis loses the job (a flush, a failover without persistence).
     await flushTestRedis();
     expect(await executionQueue().getJob(run.id)).toBeUndefined();
@@ -90,14 +93,7 @@ describe('run reconciler', () => {
 
   it('adds one recovery job however many sweeps find the run before it runs', async () => {
     const entity = await createEntity(db.admin, { companyId: tenantId, type: 'ACTION', status: 'ACTIVE' });
-    const run = (
-      await app.inject({
-        method: 'POST',
-        url: `/api/v1/entities/${entity.id}/runs`,
-        headers,
-        payload: { input: {} },
-      })
-    ).json();
+    const run = await postRun(entity.id);
     await flushTestRedis();
     await withWorker(async (worker) => {
       const queue = worker.get<Queue>(getQueueToken('execution'), { strict: false });
@@ -116,14 +112,7 @@ describe('run reconciler', () => {
 
   it('leaves runs with a live job alone', async () => {
     const entity = await createEntity(db.admin, { companyId: tenantId, type: 'ACTION', status: 'ACTIVE' });
-    const run = (
-      await app.inject({
-        method: 'POST',
-        url: `/api/v1/entities/${entity.id}/runs`,
-        headers,
-        payload: { input: {} },
-      })
-    ).json();
+    const run = await postRun(entity.id);
     await withWorker(async (worker) => {
       // Paused: the job waits in the queue, alive.
       await worker.get<Queue>(getQueueToken('execution'), { strict: false }).pause();
@@ -172,14 +161,7 @@ describe('run reconciler', () => {
       parentId: skill.id,
       capabilities: { action: { kind: 'builtin', name: 'text.template', args: { template: 'child done' } } },
     });
-    const run = (
-      await app.inject({
-        method: 'POST',
-        url: `/api/v1/entities/${skill.id}/runs`,
-        headers,
-        payload: { input: {} },
-      })
-    ).json();
+    const run = await postRun(skill.id);
     await withWorker(async (worker) => {
       await waitForQueuesDrained(worker);
     });

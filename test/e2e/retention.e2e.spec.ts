@@ -2,7 +2,8 @@ import { getQueueToken } from '@nestjs/bullmq';
 import type { INestApplicationContext } from '@nestjs/common';
 import { type Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
-import { RetentionJob } from '../../src/execution/retention/retention.job';
+import { RETENTION_SCHEDULER } from '../../src/execution/maintenance.processor';
+import { JOB_OPTIONS, Jobs } from '../../src/infra/queue/jobs';
 import { RetentionService, type RetentionReport } from '../../src/execution/retention/retention.service';
 import type { RunStatus } from '../../src/infra/database/generated/client';
 import { startWorker } from '../support/app';
@@ -272,13 +273,17 @@ describe('retention pruning', () => {
     await withWorker({ RETENTION_INTERVAL_MS: '3600000' }, async (worker) => {
       const maintenance = worker.get<Queue>(getQueueToken('maintenance'), { strict: false });
       const scheduler = (await maintenance.getJobSchedulers()).find(
-        (s) => (s.key ?? s.id) === RetentionJob.schedulerId,
+        (s) => (s.key ?? s.id) === RETENTION_SCHEDULER,
       );
-      expect(scheduler).toMatchObject({ name: RetentionJob.name, every: 3_600_000 });
+      expect(scheduler).toMatchObject({ name: Jobs.PruneRetention.name, every: 3_600_000 });
       const events = new QueueEvents('maintenance', { connection: { url: testRedisUrl() }, prefix: 'hb' });
       try {
         await events.waitUntilReady();
-        const job = await maintenance.add(RetentionJob.name, {}, RetentionJob.options);
+        const job = await maintenance.add(
+          Jobs.PruneRetention.name,
+          {},
+          JOB_OPTIONS['maintenance.retention']({}),
+        );
         const result = (await job.waitUntilFinished(events, 15_000)) as RetentionReport;
         expect(result).toMatchObject({ llmLogs: 0, toolLogs: 0 });
         // The scheduler's own first run may have pruned it already.

@@ -10,6 +10,7 @@ export const Jobs = {
   SendMail: { queue: QueueName.Notifications, name: 'mail.send' },
   ExecuteRun: { queue: QueueName.Execution, name: 'run.execute' },
   Reconcile: { queue: QueueName.Maintenance, name: 'maintenance.reconcile' },
+  PruneRetention: { queue: QueueName.Maintenance, name: 'maintenance.retention' },
   ApprovalTimeout: { queue: QueueName.Maintenance, name: 'approval.timeout' },
   DeliverWebhook: { queue: QueueName.Webhooks, name: 'webhook.deliver' },
   IngestDocument: { queue: QueueName.Ingestion, name: 'document.ingest' },
@@ -27,6 +28,7 @@ export interface JobPayloads {
     approvalId?: string;
   };
   'maintenance.reconcile': Record<string, never>;
+  'maintenance.retention': Record<string, never>;
   'approval.timeout': { approvalId: string; companyId: string };
   'webhook.deliver': { deliveryId: string; companyId: string };
   /** contentHash: the upload this job is for; a later upload makes it stale. */
@@ -68,6 +70,7 @@ export const JOB_OPTIONS: { [K in keyof JobPayloads]: (payload: JobPayloads[K]) 
     removeOnFail: 5_000,
   }),
   'maintenance.reconcile': () => ({ removeOnComplete: 100, removeOnFail: 100 }),
+  'maintenance.retention': () => ({ removeOnComplete: 100, removeOnFail: 100 }),
   // Delayed by the approval's timeoutMs; one per approval.
   'approval.timeout': (payload) => ({
     jobId: `approval-timeout-${payload.approvalId}`,
