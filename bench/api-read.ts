@@ -11,7 +11,9 @@
 import 'reflect-metadata';
 import autocannon from 'autocannon';
 import fastify from 'fastify';
+import { PrismaPg } from '@prisma/adapter-pg';
 import { Pool } from 'pg';
+import { PrismaClient } from '../src/infra/database/generated/client';
 import prepareTemplate from '../test/setup/global-setup';
 import dropTemplate from '../test/setup/global-teardown';
 import { startApi } from '../test/support/app';
@@ -51,6 +53,23 @@ async function main(): Promise<void> {
     return { ...run.rows[0], children: children.rows };
   });
   await bare.listen({ port: 0, host: '127.0.0.1' });
+  // The floor Prisma sets: the same route and reads through Prisma (owner, no auth,
+  // no scope, no transaction, the same pool size). The platform cannot beat it.
+  const prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: db.adminUrl, max: 10 }) });
+  const viaPrisma = fastify();
+  viaPrisma.get<{ Params: { id: string } }>('/runs/:id', async (request) => {
+    const run = await prisma.executionRun.findUnique({ where: { id: request.params.id } });
+    const children = await prisma.executionRun.findMany({
+      where: { parentRunId: request.params.id },
+      select: { id: true, entityId: true, status: true },
+      orderBy: { id: 'asc' },
+    });
+    // bigint columns become strings, as pg returns them on the bare side.
+    return JSON.stringify({ ...run, children }, (_key, value: unknown) =>
+      typeof value === 'bigint' ? value.toString() : value,
+    );
+  });
+  await viaPrisma.listen({ port: 0, host: '127.0.0.1' });
   try {
     const platform = await createCompany(db.admin, { type: 'APP' });
     const tenant = await createCompany(db.admin, { type: 'TENANT', parentId: platform.id });
@@ -80,24 +99,31 @@ async function main(): Promise<void> {
       });
     const platformUrl = `${await app.getUrl()}/api/v1/runs/${run.id}`;
     const bareUrl = `http://127.0.0.1:${(bare.server.address() as { port: number }).port}/runs/${run.id}`;
+    const prismaUrl = `http://127.0.0.1:${(viaPrisma.server.address() as { port: number }).port}/runs/${run.id}`;
     // Warm both (JIT, pools, plan caches).
     await load(platformUrl, headers);
     await load(bareUrl, {});
-    const samples = { platform: [] as number[], bare: [] as number[] };
+    await load(prismaUrl, {});
+    const samples = { platform: [] as number[], bare: [] as number[], prisma: [] as number[] };
     for (let round = 0; round < ROUNDS; round++) {
       samples.platform.push(await load(platformUrl, headers));
       samples.bare.push(await load(bareUrl, {}));
+      samples.prisma.push(await load(prismaUrl, {}));
     }
     const p = median(samples.platform);
     const b = median(samples.bare);
+    const f = median(samples.prisma);
     console.log(
       `\nGET a run by id, ${CONNECTIONS} connections, ${SECONDS} s per round, median of ${ROUNDS} alternating rounds`,
     );
     console.log(`platform (JWT, session check, scope, RLS, Prisma): ${fmt(p, 0)} req/s`);
     console.log(`bare Fastify + pg, same SELECTs:                  ${fmt(b, 0)} req/s`);
+    console.log(`bare Fastify + Prisma, same reads (floor):     ${fmt(f, 0)} req/s (${fmt(f / b)} × bare)`);
     console.log(`ratio ${fmt(p / b)} × (target ≥ 0.55 ×: ${p / b >= 0.55 ? 'met' : 'NOT met'})`);
   } finally {
     await bare.close();
+    await viaPrisma.close();
+    await prisma.$disconnect();
     await pool.end();
     await app.close();
     await db.drop();

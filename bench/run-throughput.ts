@@ -4,7 +4,9 @@
  * status history, against in the same run and on the same Redis and Postgres:
  *  (a) raw BullMQ no-op jobs/s, and
  *  (b) the bare durable lifecycle of a run done by hand: a `pg` insert, a BullMQ add,
- *      then two conditional updates (RUNNING, COMPLETED) in the consumer.
+ *      then two conditional updates (RUNNING, COMPLETED) in the consumer, and
+ *  (c) the same lifecycle with its three statements sent through Prisma instead: the
+ *      floor of anything that writes through Prisma statement for statement.
  * Same concurrency everywhere: POSTERS producers, EXECUTION_CONCURRENCY consumers, a
  * pool of 10 connections. Rounds are interleaved; medians are compared.
  * Target: platform ≥ 0.7 × (b).
@@ -12,7 +14,9 @@
  * Run: bash scripts/bench.sh run-throughput [--smoke]
  */
 import 'reflect-metadata';
+import { PrismaPg } from '@prisma/adapter-pg';
 import { Pool } from 'pg';
+import { PrismaClient } from '../src/infra/database/generated/client';
 import prepareTemplate from '../test/setup/global-setup';
 import dropTemplate from '../test/setup/global-teardown';
 import { startApi, startWorker } from '../test/support/app';
@@ -44,7 +48,8 @@ async function main(): Promise<void> {
   const admin = new Pool({ connectionString: db.adminUrl, max: 2 });
   const bareDb = new Pool({ connectionString: db.adminUrl, max: POOL });
   await Baselines.createTable(bareDb);
-  const baselines = new Baselines(testRedisUrl(), bareDb, CONCURRENCY);
+  const prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: db.adminUrl, max: POOL }) });
+  const baselines = new Baselines(testRedisUrl(), bareDb, CONCURRENCY, prisma);
   try {
     const platform = await createCompany(db.admin, { type: 'APP' });
     const tenant = await createCompany(db.admin, { type: 'TENANT', parentId: platform.id });
@@ -61,15 +66,23 @@ async function main(): Promise<void> {
       platform: () => platformRound({ apiUrl, headers, entityId: entity.id, admin, n: RUNS }),
       noop: () => baselines.noop(RUNS),
       bare: () => baselines.bare(RUNS),
+      prisma: () => baselines.bare(RUNS, 'prisma'),
     };
     // Warm-up: JIT, pools, plan caches, BullMQ scripts.
     for (const measure of Object.values(round)) await measure();
-    const samples = { platform: [] as number[], noop: [] as number[], bare: [] as number[] };
+    const samples = {
+      platform: [] as number[],
+      noop: [] as number[],
+      bare: [] as number[],
+      prisma: [] as number[],
+    };
     for (let i = 0; i < ROUNDS; i++) {
       samples.noop.push(await round.noop());
       samples.bare.push(await round.bare());
+      samples.prisma.push(await round.prisma());
       samples.platform.push(await round.platform());
     }
+    const c = median(samples.prisma);
     const p = median(samples.platform);
     const a = median(samples.noop);
     const b = median(samples.bare);
@@ -79,11 +92,13 @@ async function main(): Promise<void> {
     );
     console.log(`(a) raw BullMQ no-op jobs:                        ${fmt(a, 0)} /s`);
     console.log(`(b) bare durable lifecycle (pg + BullMQ):         ${fmt(b, 0)} /s`);
+    console.log(`(c) the same lifecycle through Prisma (floor):    ${fmt(c, 0)} /s (${fmt(c / b)} × (b))`);
     console.log(`platform (API, worker, events, logs):             ${fmt(p, 0)} /s`);
     console.log(`platform / (a) = ${fmt(p / a)} ×`);
     console.log(`platform / (b) = ${fmt(p / b)} × (target ≥ 0.7 ×: ${p / b >= 0.7 ? 'met' : 'NOT met'})`);
   } finally {
     await baselines.close();
+    await prisma.$disconnect();
     await worker.close();
     await app.close();
     await admin.end();

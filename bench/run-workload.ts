@@ -10,6 +10,7 @@ import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { type Pool } from 'pg';
 import { v7 as uuidv7 } from 'uuid';
+import type { PrismaClient } from '../src/infra/database/generated/client';
 
 /** Requests in flight while posting (HTTP connections / producer tasks). */
 export const POSTERS = 16;
@@ -65,24 +66,62 @@ async function completedOf(admin: Pool, entityId: string): Promise<number> {
   return Number(rows[0].n);
 }
 
-/** The two baselines, with their own queues on the platform's Redis. */
+/** The statements of the bare lifecycle, through `pg` or through Prisma's raw queries. */
+interface LifecycleSql {
+  insert(id: string, companyId: string, entityId: string): Promise<unknown>;
+  start(id: string): Promise<unknown>;
+  complete(id: string, result: string): Promise<unknown>;
+}
+
+function viaPg(db: Pool): LifecycleSql {
+  return {
+    insert: (id, companyId, entityId) =>
+      db.query(
+        `INSERT INTO bench_runs (id, company_id, entity_id, status, input_data) VALUES ($1, $2, $3, 'QUEUED', $4)`,
+        [id, companyId, entityId, '{}'],
+      ),
+    start: (id) =>
+      db.query(
+        `UPDATE bench_runs SET status = 'RUNNING', started_at = now() WHERE id = $1 AND status = 'QUEUED'`,
+        [id],
+      ),
+    complete: (id, result) =>
+      db.query(
+        `UPDATE bench_runs SET status = 'COMPLETED', result = $2, completed_at = now()
+          WHERE id = $1 AND status = 'RUNNING'`,
+        [id, result],
+      ),
+  };
+}
+
+/** The same statements through Prisma ($executeRaw, its lightest path): the floor any
+ *  lifecycle written through Prisma, statement for statement, stands on. */
+function viaPrisma(prisma: PrismaClient): LifecycleSql {
+  return {
+    insert: (id, companyId, entityId) =>
+      prisma.$executeRaw`INSERT INTO bench_runs (id, company_id, entity_id, status, input_data)
+        VALUES (${id}::uuid, ${companyId}::uuid, ${entityId}::uuid, 'QUEUED', '{}'::jsonb)`,
+    start: (id) =>
+      prisma.$executeRaw`UPDATE bench_runs SET status = 'RUNNING', started_at = now()
+        WHERE id = ${id}::uuid AND status = 'QUEUED'`,
+    complete: (id, result) =>
+      prisma.$executeRaw`UPDATE bench_runs SET status = 'COMPLETED', result = ${result}::jsonb, completed_at = now()
+        WHERE id = ${id}::uuid AND status = 'RUNNING'`,
+  };
+}
+
+/** The baselines, with their own queues on the platform's Redis. */
 export class Baselines {
   private readonly connection: Redis;
   private readonly noopQueue: Queue;
-  private readonly bareQueue: Queue;
+  private readonly lifecycles = new Map<'pg' | 'prisma', { queue: Queue; sql: LifecycleSql; done: number }>();
   private noopDone = 0;
-  private bareDone = 0;
   private readonly workers: Worker[] = [];
 
-  constructor(
-    redisUrl: string,
-    private readonly db: Pool,
-    concurrency: number,
-  ) {
+  constructor(redisUrl: string, db: Pool, concurrency: number, prisma?: PrismaClient) {
     this.connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
     const connection = this.connection;
     this.noopQueue = new Queue('bench-noop', { connection });
-    this.bareQueue = new Queue('bench-bare', { connection });
     this.workers.push(
       new Worker(
         'bench-noop',
@@ -92,24 +131,25 @@ export class Baselines {
         },
         { connection, concurrency },
       ),
-      new Worker(
-        'bench-bare',
-        async (job) => {
-          const { id } = job.data as { id: string };
-          await db.query(
-            `UPDATE bench_runs SET status = 'RUNNING', started_at = now() WHERE id = $1 AND status = 'QUEUED'`,
-            [id],
-          );
-          await db.query(
-            `UPDATE bench_runs SET status = 'COMPLETED', result = $2, completed_at = now()
-              WHERE id = $1 AND status = 'RUNNING'`,
-            [id, JSON.stringify({ now: new Date().toISOString() })],
-          );
-          this.bareDone++;
-        },
-        { connection, concurrency },
-      ),
     );
+    const sides: ['pg' | 'prisma', LifecycleSql][] = [['pg', viaPg(db)]];
+    if (prisma) sides.push(['prisma', viaPrisma(prisma)]);
+    for (const [name, sql] of sides) {
+      const lifecycle = { queue: new Queue(`bench-bare-${name}`, { connection }), sql, done: 0 };
+      this.lifecycles.set(name, lifecycle);
+      this.workers.push(
+        new Worker(
+          `bench-bare-${name}`,
+          async (job) => {
+            const { id } = job.data as { id: string };
+            await sql.start(id);
+            await sql.complete(id, JSON.stringify({ now: new Date().toISOString() }));
+            lifecycle.done++;
+          },
+          { connection, concurrency },
+        ),
+      );
+    }
   }
 
   /** The bare lifecycle's table: the columns of a run that the lifecycle touches. */
@@ -131,28 +171,28 @@ export class Baselines {
     return n / ((performance.now() - started) / 1000);
   }
 
-  /** The bare durable lifecycle of n runs; runs/s. */
-  async bare(n: number): Promise<number> {
-    const target = this.bareDone + n;
+  /** The bare durable lifecycle of n runs, its statements sent through `pg` or
+   *  through Prisma; runs/s. */
+  async bare(n: number, via: 'pg' | 'prisma' = 'pg'): Promise<number> {
+    const lifecycle = this.lifecycles.get(via);
+    if (!lifecycle) throw new Error(`no ${via} baseline: pass a Prisma client`);
+    const target = lifecycle.done + n;
     const companyId = uuidv7();
     const entityId = uuidv7();
     const started = performance.now();
     await pool(n, POSTERS, async () => {
       const id = uuidv7();
-      await this.db.query(
-        `INSERT INTO bench_runs (id, company_id, entity_id, status, input_data) VALUES ($1, $2, $3, 'QUEUED', $4)`,
-        [id, companyId, entityId, '{}'],
-      );
-      await this.bareQueue.add('run', { id }, { jobId: id, removeOnComplete: 1_000, removeOnFail: 5_000 });
+      await lifecycle.sql.insert(id, companyId, entityId);
+      await lifecycle.queue.add('run', { id }, { jobId: id, removeOnComplete: 1_000, removeOnFail: 5_000 });
     });
-    await until(() => this.bareDone, target, 300_000);
+    await until(() => lifecycle.done, target, 300_000);
     return n / ((performance.now() - started) / 1000);
   }
 
   async close(): Promise<void> {
     await Promise.all(this.workers.map((worker) => worker.close()));
     await this.noopQueue.close();
-    await this.bareQueue.close();
+    for (const lifecycle of this.lifecycles.values()) await lifecycle.queue.close();
     this.connection.disconnect();
   }
 }

@@ -39,13 +39,13 @@ export class ApprovalsRepository {
   ) {}
 
   findForCheckpoint(scope: TenantScope, runId: string, stepKey: string): Promise<HumanApproval | null> {
-    return this.db.run(scope, (tx) =>
+    return this.db.read(scope, (tx) =>
       tx.humanApproval.findUnique({ where: { runId_stepKey: { runId, stepKey } } }),
     );
   }
 
   async latestAnswered(scope: TenantScope, runId: string): Promise<string | null> {
-    const row = await this.db.run(scope, (tx) =>
+    const row = await this.db.read(scope, (tx) =>
       tx.humanApproval.findFirst({
         where: { runId, status: { not: 'PENDING' } },
         orderBy: { respondedAt: 'desc' },
@@ -56,11 +56,11 @@ export class ApprovalsRepository {
   }
 
   runOf(scope: TenantScope, runId: string): Promise<ExecutionRun | null> {
-    return this.db.run(scope, (tx) => tx.executionRun.findUnique({ where: { id: runId } }));
+    return this.db.read(scope, (tx) => tx.executionRun.findUnique({ where: { id: runId } }));
   }
 
   findVisible(scope: TenantScope, id: string): Promise<HumanApproval | null> {
-    return this.db.run(scope, (tx) =>
+    return this.db.read(scope, (tx) =>
       tx.humanApproval.findFirst({ where: { id, companyId: { in: [...scope.companyIds] } } }),
     );
   }
@@ -70,7 +70,7 @@ export class ApprovalsRepository {
     filters: { status: ApprovalStatus; runId?: string },
     page: { take: number; afterId?: string },
   ): Promise<HumanApproval[]> {
-    return this.db.run(scope, (tx) =>
+    return this.db.read(scope, (tx) =>
       tx.humanApproval.findMany({
         where: {
           companyId: { in: [...scope.companyIds] },
@@ -163,11 +163,11 @@ export class ApprovalsRepository {
   }
 
   findDelivery(scope: TenantScope, id: string): Promise<WebhookDelivery | null> {
-    return this.db.run(scope, (tx) => tx.webhookDelivery.findUnique({ where: { id } }));
+    return this.db.read(scope, (tx) => tx.webhookDelivery.findUnique({ where: { id } }));
   }
 
   deliveries(scope: TenantScope, approvalId: string): Promise<WebhookDelivery[]> {
-    return this.db.run(scope, (tx) =>
+    return this.db.read(scope, (tx) =>
       tx.webhookDelivery.findMany({ where: { approvalId }, orderBy: { id: 'asc' } }),
     );
   }

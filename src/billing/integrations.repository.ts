@@ -23,7 +23,7 @@ export class IntegrationsRepository {
     filters: IntegrationFilters,
     page: { take: number; afterId?: string },
   ): Promise<IntegrationRegistry[]> {
-    return this.db.run(scope, (tx) =>
+    return this.db.read(scope, (tx) =>
       tx.integrationRegistry.findMany({
         where: {
           AND: [visible(scope), filters.companyId ? { companyId: filters.companyId } : {}],
@@ -38,7 +38,9 @@ export class IntegrationsRepository {
   }
 
   findVisible(scope: TenantScope, id: string): Promise<IntegrationRegistry | null> {
-    return this.db.run(scope, (tx) => tx.integrationRegistry.findFirst({ where: { id, ...visible(scope) } }));
+    return this.db.read(scope, (tx) =>
+      tx.integrationRegistry.findFirst({ where: { id, ...visible(scope) } }),
+    );
   }
 
   create(
@@ -69,7 +71,7 @@ export class IntegrationsRepository {
     lineage: readonly string[],
     where: Prisma.IntegrationRegistryWhereInput,
   ): Promise<IntegrationRegistry[]> {
-    return this.db.run(scope, async (tx) => {
+    return this.db.read(scope, async (tx) => {
       const rows = await tx.integrationRegistry.findMany({
         where: { ...where, status: 'active', companyId: { in: [...lineage] } },
       });

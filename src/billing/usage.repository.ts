@@ -61,7 +61,7 @@ export class UsageRepository {
     filters: UsageFilters,
     page: { take: number; afterId?: string },
   ): Promise<UsageLog[]> {
-    return this.db.run(scope, (tx) =>
+    return this.db.read(scope, (tx) =>
       tx.usageLog.findMany({
         where: {
           companyId: { in: [...filters.companyIds] },
@@ -83,7 +83,7 @@ export class UsageRepository {
     group: SummaryGroup,
   ): Promise<SummaryRow[]> {
     const sql = GROUP_SQL[group];
-    const rows = await this.db.run(
+    const rows = await this.db.read(
       scope,
       (tx) => tx.$queryRaw<unknown[]>`
         SELECT ${sql.select}, sum(d.quantity)::text AS quantity, sum(d.cost_usd)::text AS cost

@@ -126,19 +126,19 @@ export class EntitiesRepository {
           : {},
       ],
     };
-    return this.db.run(scope, (tx) =>
+    return this.db.read(scope, (tx) =>
       tx.hierarchicalEntity.findMany({ where, orderBy: { id: 'asc' }, take: page.take }),
     );
   }
 
   findVisible(scope: TenantScope, id: string): Promise<HierarchicalEntity | null> {
-    return this.db.run(scope, (tx) =>
+    return this.db.read(scope, (tx) =>
       tx.hierarchicalEntity.findFirst({ where: { AND: [{ id }, visible(scope)] } }),
     );
   }
 
   findChildren(scope: TenantScope, parentId: string): Promise<HierarchicalEntity[]> {
-    return this.db.run(scope, (tx) =>
+    return this.db.read(scope, (tx) =>
       tx.hierarchicalEntity.findMany({
         where: { parentId, status: { not: 'ARCHIVED' } },
         orderBy: { id: 'asc' },
@@ -148,7 +148,7 @@ export class EntitiesRepository {
 
   /** Ids of `id` and every entity above it, in one recursive query (cycle checks). */
   async lineageIds(scope: TenantScope, id: string): Promise<string[]> {
-    const rows = await this.db.run(
+    const rows = await this.db.read(
       scope,
       (tx) => tx.$queryRaw<unknown[]>`
         WITH RECURSIVE up AS (
@@ -167,7 +167,7 @@ export class EntitiesRepository {
 
   /** The entity and all its descendants visible to the caller, in one recursive query. */
   async subtree(scope: TenantScope, id: string): Promise<HierarchicalEntity[]> {
-    const rows = await this.db.run(
+    const rows = await this.db.read(
       scope,
       (tx) => tx.$queryRaw<unknown[]>`
         WITH RECURSIVE down AS (
@@ -185,7 +185,7 @@ export class EntitiesRepository {
   }
 
   findMany(scope: TenantScope, ids: string[]): Promise<HierarchicalEntity[]> {
-    return this.db.run(scope, (tx) =>
+    return this.db.read(scope, (tx) =>
       tx.hierarchicalEntity.findMany({
         where: { AND: [{ id: { in: ids } }, visible(scope)] },
         orderBy: { id: 'asc' },
@@ -195,14 +195,14 @@ export class EntitiesRepository {
 
   versionsOf(scope: TenantScope, companyId: string, name: string): Promise<string[]> {
     return this.db
-      .run(scope, (tx) =>
+      .read(scope, (tx) =>
         tx.hierarchicalEntity.findMany({ where: { companyId, name }, select: { version: true } }),
       )
       .then((rows) => rows.map((row) => row.version));
   }
 
   countLiveChildren(scope: TenantScope, id: string): Promise<number> {
-    return this.db.run(scope, (tx) =>
+    return this.db.read(scope, (tx) =>
       tx.hierarchicalEntity.count({ where: { parentId: id, status: { not: 'ARCHIVED' } } }),
     );
   }

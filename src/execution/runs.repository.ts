@@ -216,7 +216,7 @@ export class RunsRepository {
 
   /** A run and all its descendants, in one recursive query. */
   subtree(scope: TenantScope, rootId: string): Promise<TreeRow[]> {
-    return this.db.run(scope, async (tx) => {
+    return this.db.read(scope, async (tx) => {
       const rows = await tx.$queryRaw<unknown[]>`
         WITH RECURSIVE down AS (
           SELECT * FROM execution_runs WHERE id = ${rootId}::uuid
@@ -232,7 +232,7 @@ export class RunsRepository {
 
   /** Every child run of a parent, in one query. */
   childRuns(scope: TenantScope, parentRunId: string): Promise<ExecutionRun[]> {
-    return this.db.run(scope, (tx) => tx.executionRun.findMany({ where: { parentRunId } }));
+    return this.db.read(scope, (tx) => tx.executionRun.findMany({ where: { parentRunId } }));
   }
 
   /** A run's own budget, as an approver raised it. */
@@ -261,7 +261,7 @@ export class RunsRepository {
   }
 
   findByIdempotencyKey(scope: TenantScope, companyId: string, key: string): Promise<ExecutionRun | null> {
-    return this.db.run(scope, (tx) =>
+    return this.db.read(scope, (tx) =>
       tx.executionRun.findUnique({ where: { companyId_idempotencyKey: { companyId, idempotencyKey: key } } }),
     );
   }
@@ -274,7 +274,7 @@ export class RunsRepository {
   }
 
   findById(scope: TenantScope, id: string): Promise<ExecutionRun | null> {
-    return this.db.run(scope, (tx) =>
+    return this.db.read(scope, (tx) =>
       tx.executionRun.findFirst({ where: { id, companyId: { in: [...scope.companyIds] } } }),
     );
   }
@@ -314,7 +314,7 @@ export class RunsRepository {
     scope: TenantScope,
     id: string,
   ): Promise<{ run: ExecutionRun; children: Pick<ExecutionRun, 'id' | 'entityId' | 'status'>[] } | null> {
-    return this.db.run(scope, async (tx) => {
+    return this.db.read(scope, async (tx) => {
       const run = await tx.executionRun.findFirst({
         where: { id, companyId: { in: [...scope.companyIds] } },
       });
@@ -328,7 +328,7 @@ export class RunsRepository {
     filters: RunFilters,
     page: { take: number; afterId?: string },
   ): Promise<ExecutionRun[]> {
-    return this.db.run(scope, (tx) =>
+    return this.db.read(scope, (tx) =>
       tx.executionRun.findMany({
         where: {
           companyId: { in: [...scope.companyIds] },
@@ -348,7 +348,7 @@ export class RunsRepository {
     scope: TenantScope,
     parentRunId: string,
   ): Promise<Pick<ExecutionRun, 'id' | 'entityId' | 'status'>[]> {
-    return this.db.run(scope, (tx) => childrenOf(tx, parentRunId));
+    return this.db.read(scope, (tx) => childrenOf(tx, parentRunId));
   }
 
   /**
@@ -395,13 +395,13 @@ export class RunsRepository {
   }
 
   findLlmLog(scope: TenantScope, runId: string, stepKey: string): Promise<LlmInteractionLog | null> {
-    return this.db.run(scope, (tx) =>
+    return this.db.read(scope, (tx) =>
       tx.llmInteractionLog.findUnique({ where: { runId_stepKey: { runId, stepKey } } }),
     );
   }
 
   llmLogs(scope: TenantScope, runId: string): Promise<LlmInteractionLog[]> {
-    return this.db.run(scope, (tx) =>
+    return this.db.read(scope, (tx) =>
       tx.llmInteractionLog.findMany({ where: { runId }, orderBy: { createdAt: 'asc' } }),
     );
   }
@@ -451,7 +451,7 @@ export class RunsRepository {
     afterId: bigint,
     limit = 500,
   ): Promise<RunEvent[]> {
-    return this.db.run(scope, async (tx) => {
+    return this.db.read(scope, async (tx) => {
       if (!run.rootRunId || run.rootRunId === run.id) {
         return tx.runEvent.findMany({
           where: { rootRunId: run.id, id: { gt: afterId } },
@@ -476,13 +476,13 @@ export class RunsRepository {
   }
 
   toolLogs(scope: TenantScope, runId: string): Promise<ToolInteractionLog[]> {
-    return this.db.run(scope, (tx) =>
+    return this.db.read(scope, (tx) =>
       tx.toolInteractionLog.findMany({ where: { runId }, orderBy: { createdAt: 'asc' } }),
     );
   }
 
   findToolLog(scope: TenantScope, runId: string, stepKey: string): Promise<ToolInteractionLog | null> {
-    return this.db.run(scope, (tx) =>
+    return this.db.read(scope, (tx) =>
       tx.toolInteractionLog.findUnique({ where: { runId_stepKey: { runId, stepKey } } }),
     );
   }

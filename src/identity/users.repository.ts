@@ -14,7 +14,7 @@ export class UsersRepository {
   constructor(private readonly db: ScopedDb) {}
 
   list(scope: TenantScope, filters: UserFilters, page: { take: number; afterId?: string }): Promise<User[]> {
-    return this.db.run(scope, (tx) =>
+    return this.db.read(scope, (tx) =>
       tx.user.findMany({
         where: {
           companyId: filters.companyId
@@ -30,7 +30,7 @@ export class UsersRepository {
   }
 
   findById(scope: TenantScope, id: string): Promise<User | null> {
-    return this.db.run(scope, (tx) =>
+    return this.db.read(scope, (tx) =>
       tx.user.findFirst({ where: { id, companyId: { in: [...scope.companyIds] } } }),
     );
   }

@@ -18,7 +18,7 @@ export class DocumentReembedder {
   ) {}
 
   async request(scope: TenantScope, companyIds: readonly string[]): Promise<number> {
-    const documents = await this.db.run(scope, (tx) =>
+    const documents = await this.db.read(scope, (tx) =>
       tx.document.findMany({
         // Every document: one being ingested right now may have started with the old embedder.
         where: { companyId: { in: [...companyIds] } },

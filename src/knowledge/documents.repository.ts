@@ -30,13 +30,13 @@ export class DocumentsRepository {
     entityId: string | null,
     filename: string,
   ): Promise<Document | null> {
-    return this.db.run(scope, (tx) =>
+    return this.db.read(scope, (tx) =>
       tx.document.findFirst({ where: { companyId, entityId, filename }, orderBy: { id: 'desc' } }),
     );
   }
 
   findVisible(scope: TenantScope, id: string): Promise<Document | null> {
-    return this.db.run(scope, (tx) =>
+    return this.db.read(scope, (tx) =>
       tx.document.findFirst({ where: { id, companyId: { in: [...scope.companyIds] } } }),
     );
   }
@@ -46,7 +46,7 @@ export class DocumentsRepository {
     filters: { entityId?: string; status?: UploadStatus },
     page: { take: number; afterId?: string },
   ): Promise<Document[]> {
-    return this.db.run(
+    return this.db.read(
       scope,
       (tx) =>
         tx.document.findMany({
@@ -64,7 +64,7 @@ export class DocumentsRepository {
   }
 
   chunkCounts(scope: TenantScope, ids: string[]): Promise<Map<string, number>> {
-    return this.db.run(scope, async (tx) => {
+    return this.db.read(scope, async (tx) => {
       const rows = await tx.documentChunk.groupBy({
         by: ['documentId'],
         where: { documentId: { in: ids } },
@@ -102,7 +102,7 @@ export class DocumentsRepository {
     hashes: string[],
     embedder: string,
   ): Promise<Map<string, string>> {
-    return this.db.run(scope, async (tx) => {
+    return this.db.read(scope, async (tx) => {
       const rows = await tx.$queryRaw<unknown[]>`
         SELECT DISTINCT ON (content_hash) content_hash, embedding::text AS embedding
           FROM document_chunks

@@ -80,7 +80,7 @@ export class SearchRepository {
   async vector(scope: TenantScope, filter: SearchFilter, query: number[], topK: number): Promise<Hit[]> {
     const where = this.chunkWhere(scope, filter);
     const q = toVector(query);
-    return this.db.run(scope, async (tx) => {
+    return this.db.read(scope, async (tx) => {
       // The HNSW settings ride along: they are transaction-local and harmless to the exact plan.
       const [{ n }] = await tx.$queryRaw<{ n: number }[]>`
         SELECT coalesce(sum(d.chunks_total), 0)::int AS n,
@@ -137,7 +137,7 @@ export class SearchRepository {
 
   async keyword(scope: TenantScope, filter: SearchFilter, text: string, topK: number): Promise<Hit[]> {
     const where = this.where(scope, filter);
-    return this.db.run(scope, async (tx) => {
+    return this.db.read(scope, async (tx) => {
       const rows = await tx.$queryRaw<unknown[]>`
         SELECT c.id::text AS chunk_id, c.document_id::text AS document_id, d.filename, c.chunk_index, c.content,
                ts_rank_cd(c.content_tsv, q)::float8 AS score

@@ -31,7 +31,7 @@ export class CompaniesRepository {
     filters: CompanyFilters,
     page: { take: number; afterId?: string },
   ): Promise<Company[]> {
-    return this.db.run(scope, (tx) =>
+    return this.db.read(scope, (tx) =>
       tx.company.findMany({
         where: {
           id: { in: [...scope.companyIds], ...(page.afterId ? { gt: page.afterId } : {}) },
@@ -47,7 +47,7 @@ export class CompaniesRepository {
 
   findById(scope: TenantScope, id: string): Promise<Company | null> {
     if (!scope.companyIds.includes(id)) return Promise.resolve(null);
-    return this.db.run(scope, (tx) => tx.company.findUnique({ where: { id } }));
+    return this.db.read(scope, (tx) => tx.company.findUnique({ where: { id } }));
   }
 
   /** The new company joins the transaction's scope so INSERT ... RETURNING can read
@@ -90,7 +90,7 @@ export class CompaniesRepository {
 
   /** The company and everything below it that is in scope, in one recursive query. */
   async subtree(scope: TenantScope, rootId: string): Promise<Company[]> {
-    const rows = await this.db.run(
+    const rows = await this.db.read(
       scope,
       (tx) => tx.$queryRaw<unknown[]>`
         WITH RECURSIVE tree AS (

@@ -27,6 +27,9 @@ export class PrismaService extends PrismaClient implements OnModuleDestroy {
         connectionString: config.env.DATABASE_URL,
         max: config.env.DATABASE_POOL_SIZE,
         application_name: 'hirebuddha',
+        // Queries are written without waiting for the one before; scope-in-begin.ts
+        // relies on it to send a transaction's BEGIN with its first statement.
+        pipeline: true,
       }),
     });
   }

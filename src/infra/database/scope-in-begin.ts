@@ -1,14 +1,19 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { PoolClient, QueryConfig } from 'pg';
+import type { Writable } from 'node:stream';
+import type { PoolClient, QueryConfig, QueryResult } from 'pg';
 
 /**
- * The scope of the transaction being opened, handed from ScopedDb.run to the
- * connection that sends its BEGIN. Row-level security reads `app.company_ids` and
- * `app.catalog_company_ids`; setting them in the same message as BEGIN spares every
- * scoped transaction a round trip to Postgres (on two shared cores, round trips are
- * what a request costs most).
+ * What the transaction being opened needs on the wire, handed from ScopedDb to the
+ * connection that sends its BEGIN: the scope row-level security reads
+ * (`app.company_ids`, `app.catalog_company_ids`) and whether it only reads.
  */
-export const openingScope = new AsyncLocalStorage<{ companyIds: string; catalogCompanyIds: string }>();
+export interface Opening {
+  companyIds: string;
+  catalogCompanyIds: string;
+  readOnly: boolean;
+}
+
+export const openingScope = new AsyncLocalStorage<Opening>();
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -18,30 +23,95 @@ export function uuidArrayLiteral(ids: readonly string[]): string {
   return `{${ids.join(',')}}`;
 }
 
-type Query = (config: unknown, ...rest: unknown[]) => unknown;
+type Query = (config: unknown, ...rest: unknown[]) => Promise<QueryResult>;
+
+/** What the driver adapter reads of a BEGIN's or a fire-and-forget COMMIT's result. */
+const NOTHING: QueryResult = { command: '', rowCount: 0, oid: 0, rows: [], fields: [] };
+
+function textOf(config: unknown): string | undefined {
+  return typeof config === 'object' && config !== null ? (config as QueryConfig).text : undefined;
+}
+
+function beginText(opening: Opening | undefined): string {
+  if (!opening) return 'BEGIN';
+  return (
+    `BEGIN${opening.readOnly ? ' READ ONLY' : ''}; ` +
+    `SELECT set_config('app.company_ids', '${opening.companyIds}', true), ` +
+    `set_config('app.catalog_company_ids', '${opening.catalogCompanyIds}', true)`
+  );
+}
 
 /**
- * Patches one pooled connection: the driver adapter opens transactions with a bare
- * `BEGIN`; when a scope is being opened, that message becomes
- * `BEGIN; SELECT set_config(…, true), set_config(…, true)`, sent with the simple
- * protocol (no parameters: the values are validated uuid literals). `true` makes the
- * settings local to the transaction, so a pooled connection never carries a
- * previous caller's scope.
+ * Patches one pooled connection (the pool runs pg in pipeline mode) so a transaction
+ * costs fewer round trips and fewer socket writes; on two shared cores those are
+ * what a request costs most.
+ *
+ * - The scope rides with BEGIN: `BEGIN; SELECT set_config(…, true), …` in one
+ *   simple-protocol message (no parameters: the values are validated uuid literals;
+ *   `true` keeps them local to the transaction, so a pooled connection never carries
+ *   a previous caller's scope).
+ * - BEGIN is held back and written together with the transaction's first statement,
+ *   in one write and without a round trip in between. That statement's result waits
+ *   for BEGIN's, and fails with it.
+ * - A READ ONLY transaction's COMMIT is not waited for: Postgres refuses any write in
+ *   it, so there is nothing its COMMIT could lose. It is written with the
+ *   connection's next statement (the pool hands the connection on at once) or at the
+ *   next turn of the event loop, whichever comes first.
+ * - A transaction that sent no statement sends nothing.
  */
 export function setScopeWithBegin(client: PoolClient): void {
   const query = client.query.bind(client) as Query;
+  const socket = (client as unknown as { connection: { stream: Writable } }).connection.stream;
+  let opening: QueryConfig | undefined;
+  let closing: QueryConfig | undefined;
+  let readOnly = false;
+
+  const flushClosing = () => {
+    if (!closing) return;
+    const commit = closing;
+    closing = undefined;
+    query(commit).catch(() => undefined);
+  };
+
   (client as unknown as { query: Query }).query = (config, ...rest) => {
-    const scope = openingScope.getStore();
-    if (scope && typeof config === 'object' && config !== null && (config as QueryConfig).text === 'BEGIN') {
+    const text = textOf(config);
+    if (text === 'BEGIN') {
+      const scope = openingScope.getStore();
       const { name: _unnamed, values: _none, ...plain } = config as QueryConfig;
-      return query(
-        {
-          ...plain,
-          text: `BEGIN; SELECT set_config('app.company_ids', '${scope.companyIds}', true), set_config('app.catalog_company_ids', '${scope.catalogCompanyIds}', true)`,
-        },
-        ...rest,
-      );
+      readOnly = scope?.readOnly ?? false;
+      opening = { ...plain, text: beginText(scope) };
+      return Promise.resolve(NOTHING);
     }
-    return query(config, ...rest);
+    if ((text === 'COMMIT' || text === 'ROLLBACK') && opening) {
+      opening = undefined;
+      return Promise.resolve(NOTHING);
+    }
+    if (text === 'COMMIT' && readOnly) {
+      readOnly = false;
+      closing = config as QueryConfig;
+      setImmediate(flushClosing);
+      return Promise.resolve(NOTHING);
+    }
+    if (text === 'COMMIT' || text === 'ROLLBACK') readOnly = false;
+
+    // Everything held back goes out with this statement in one write (pg corks each
+    // message it writes; nested corks flush at the outermost uncork).
+    socket.cork();
+    let begun: Promise<unknown> | undefined;
+    let sent: Promise<QueryResult>;
+    try {
+      flushClosing();
+      if (opening) {
+        begun = query(opening);
+        opening = undefined;
+      }
+      sent = query(config, ...rest);
+    } finally {
+      socket.uncork();
+    }
+    if (!begun) return sent;
+    // Answers come in order, but a failed BEGIN must not leave this one unhandled.
+    sent.catch(() => undefined);
+    return begun.then(() => sent);
   };
 }

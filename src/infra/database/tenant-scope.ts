@@ -26,13 +26,26 @@ export class ScopedDb {
   constructor(private readonly prisma: PrismaService) {}
 
   run<T>(scope: TenantScope, work: (tx: Tx) => Promise<T>): Promise<T> {
-    const settings = {
+    return this.open(scope, false, work);
+  }
+
+  /**
+   * A READ ONLY transaction: Postgres refuses any write in it, and its COMMIT is
+   * not waited for (scope-in-begin.ts), so a read costs one round trip per statement.
+   */
+  read<T>(scope: TenantScope, work: (tx: Tx) => Promise<T>): Promise<T> {
+    return this.open(scope, true, work);
+  }
+
+  private open<T>(scope: TenantScope, readOnly: boolean, work: (tx: Tx) => Promise<T>): Promise<T> {
+    const opening = {
       companyIds: uuidArrayLiteral(scope.companyIds),
       catalogCompanyIds: uuidArrayLiteral(scope.catalogCompanyIds ?? []),
+      readOnly,
     };
     // The store is read once, by the BEGIN of this transaction; work inside runs
     // outside it so a nested transaction (another scope) cannot inherit it.
-    return openingScope.run(settings, () =>
+    return openingScope.run(opening, () =>
       this.prisma.$transaction((tx) => openingScope.exit(() => work(tx))),
     );
   }

@@ -1,0 +1,132 @@
+import { PrismaService } from '../../src/infra/database/prisma.service';
+import { ScopedDb, type TenantScope } from '../../src/infra/database/tenant-scope';
+import { testConfig } from '../support/app';
+import { createTestDatabase, type TestDatabase } from '../support/database';
+import { createEntity } from '../factories/entities';
+import { createCompany } from '../factories/tenancy';
+
+/**
+ * Scoped transactions on the wire (scope-in-begin.ts): BEGIN is held back and written
+ * with the first statement, a read's COMMIT is not waited for. On a pool of ONE
+ * connection every transaction follows the previous one on the same socket, so a
+ * scope or a COMMIT out of order would show here.
+ */
+describe('scoped transactions', () => {
+  let db: TestDatabase;
+  let prisma: PrismaService;
+  let scoped: ScopedDb;
+  const tenants: { scope: TenantScope; runIds: string[] }[] = [];
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    prisma = new PrismaService(testConfig(db, { DATABASE_POOL_SIZE: '1' }));
+    scoped = new ScopedDb(prisma);
+    const app = await createCompany(db.admin, { type: 'APP' });
+    for (let t = 0; t < 2; t++) {
+      const tenant = await createCompany(db.admin, { type: 'TENANT', parentId: app.id });
+      const entity = await createEntity(db.admin, { companyId: tenant.id, type: 'ACTION', status: 'ACTIVE' });
+      const runIds: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        const run = await db.admin.executionRun.create({
+          data: {
+            companyId: tenant.id,
+            entityId: entity.id,
+            status: 'QUEUED',
+            traceId: 'a'.repeat(32),
+            spanId: 'b'.repeat(16),
+          },
+        });
+        runIds.push(run.id);
+      }
+      tenants.push({ scope: { companyIds: [tenant.id] }, runIds });
+    }
+  });
+
+  afterAll(async () => {
+    await prisma.$disconnect();
+    await db.drop();
+  });
+
+  const visibleRuns = (scope: TenantScope) =>
+    scoped.read(scope, async (tx) =>
+      (await tx.executionRun.findMany({ select: { id: true } })).map((run) => run.id).sort(),
+    );
+
+  it('interleaved reads and writes of two tenants on one connection each see only their own rows', async () => {
+    const [a, b] = tenants;
+    const results = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => {
+        const tenant = i % 2 ? b : a;
+        // Every third is a write transaction, so reads' COMMITs also precede writes.
+        if (i % 3 === 0)
+          return scoped.run(tenant.scope, async (tx) => {
+            await tx.executionRun.updateMany({
+              where: { id: tenant.runIds[0] },
+              data: { totalTokens: { increment: 1 } },
+            });
+            return {
+              tenant,
+              ids: (await tx.executionRun.findMany({ select: { id: true } })).map((run) => run.id).sort(),
+            };
+          });
+        return visibleRuns(tenant.scope).then((ids) => ({ tenant, ids }));
+      }),
+    );
+    for (const { tenant, ids } of results) expect(ids).toEqual([...tenant.runIds].sort());
+    const writes = Array.from({ length: 40 }, (_, i) => i).filter((i) => i % 3 === 0);
+    const counts = await db.admin.executionRun.findMany({
+      where: { id: { in: [a.runIds[0], b.runIds[0]] } },
+      select: { id: true, totalTokens: true },
+    });
+    const expected = (tenant: number) => writes.filter((i) => i % 2 === tenant).length;
+    expect(counts.find((run) => run.id === a.runIds[0])?.totalTokens).toBe(BigInt(expected(0)));
+    expect(counts.find((run) => run.id === b.runIds[0])?.totalTokens).toBe(BigInt(expected(1)));
+  });
+
+  it('a read transaction refuses writes and changes nothing', async () => {
+    const [a] = tenants;
+    await expect(
+      scoped.read(a.scope, (tx) =>
+        tx.executionRun.updateMany({ where: { id: a.runIds[1] }, data: { status: 'FAILED' } }),
+      ),
+    ).rejects.toThrow(/read-only transaction/);
+    expect((await db.admin.executionRun.findUniqueOrThrow({ where: { id: a.runIds[1] } })).status).toBe(
+      'QUEUED',
+    );
+    // The connection is healthy afterwards.
+    expect(await visibleRuns(a.scope)).toEqual([...a.runIds].sort());
+  });
+
+  it('a read commits on its own: the connection is not left idle in a transaction', async () => {
+    await visibleRuns(tenants[0].scope);
+    const states = async () =>
+      (
+        await db.admin.$queryRaw<{ state: string }[]>`
+          SELECT state FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'hirebuddha'`
+      ).map((row) => row.state);
+    const deadline = Date.now() + 2_000;
+    while ((await states()).some((state) => state !== 'idle') && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(await states()).toEqual(['idle']);
+  });
+
+  it('a failed statement rolls its write transaction back, and the connection serves the next one', async () => {
+    const [a] = tenants;
+    await expect(
+      scoped.run(a.scope, async (tx) => {
+        await tx.executionRun.updateMany({ where: { id: a.runIds[2] }, data: { status: 'FAILED' } });
+        await tx.$executeRaw`SELECT 1/0`;
+      }),
+    ).rejects.toThrow(/division by zero/);
+    expect((await db.admin.executionRun.findUniqueOrThrow({ where: { id: a.runIds[2] } })).status).toBe(
+      'QUEUED',
+    );
+    expect(await visibleRuns(a.scope)).toEqual([...a.runIds].sort());
+  });
+
+  it('a transaction that sends no statement leaves nothing behind', async () => {
+    await scoped.read(tenants[0].scope, () => Promise.resolve());
+    await scoped.run(tenants[1].scope, () => Promise.resolve());
+    expect(await visibleRuns(tenants[1].scope)).toEqual([...tenants[1].runIds].sort());
+  });
+});
