@@ -6,7 +6,9 @@
  *  (b) the bare durable lifecycle of a run done by hand: a `pg` insert, a BullMQ add,
  *      then two conditional updates (RUNNING, COMPLETED) in the consumer, and
  *  (c) the same lifecycle with its three statements sent through Prisma instead: the
- *      floor of anything that writes through Prisma statement for statement.
+ *      floor of anything that writes through Prisma statement for statement;
+ *  (d) the platform's API alone: the same POSTs with the worker stopped (a ceiling:
+ *      the platform cannot complete runs faster than its API accepts them).
  * Same concurrency everywhere: POSTERS producers, EXECUTION_CONCURRENCY consumers, a
  * pool of 10 connections. Rounds are interleaved; medians are compared.
  * Target: platform ≥ 0.7 × (b).
@@ -25,7 +27,7 @@ import { flushTestRedis, testRedisUrl } from '../test/support/redis';
 import { createEntity } from '../test/factories/entities';
 import { bearer, createCompany, createUser, login } from '../test/factories/tenancy';
 import { fmt, median, SMOKE, runBenchmark } from './lib';
-import { Baselines, platformRound, POSTERS } from './run-workload';
+import { Baselines, intakeRound, platformRound, POSTERS } from './run-workload';
 
 const RUNS = SMOKE ? 20 : Number(process.env.BENCH_RUNS ?? 1_000);
 const ROUNDS = SMOKE ? 1 : 3;
@@ -45,6 +47,11 @@ async function main(): Promise<void> {
   const app = await startApi(db, { overrides });
   await app.listen(0, '127.0.0.1');
   const worker = await startWorker(db, overrides);
+  let workerOpen = true;
+  const closeWorker = async () => {
+    if (workerOpen) await worker.close();
+    workerOpen = false;
+  };
   const admin = new Pool({ connectionString: db.adminUrl, max: 2 });
   const bareDb = new Pool({ connectionString: db.adminUrl, max: POOL });
   await Baselines.createTable(bareDb);
@@ -83,6 +90,12 @@ async function main(): Promise<void> {
       samples.platform.push(await round.platform());
     }
     const c = median(samples.prisma);
+    // (d) The API alone: the worker stops, so the same POSTs only queue their runs.
+    await closeWorker();
+    const intake: number[] = [];
+    for (let i = 0; i < ROUNDS; i++)
+      intake.push(await intakeRound({ apiUrl, headers, entityId: entity.id, n: RUNS }));
+    const d = median(intake);
     const p = median(samples.platform);
     const a = median(samples.noop);
     const b = median(samples.bare);
@@ -93,13 +106,14 @@ async function main(): Promise<void> {
     console.log(`(a) raw BullMQ no-op jobs:                        ${fmt(a, 0)} /s`);
     console.log(`(b) bare durable lifecycle (pg + BullMQ):         ${fmt(b, 0)} /s`);
     console.log(`(c) the same lifecycle through Prisma (floor):    ${fmt(c, 0)} /s (${fmt(c / b)} × (b))`);
+    console.log(`(d) the platform's API alone (POSTs, no worker):  ${fmt(d, 0)} /s (${fmt(d / b)} × (b))`);
     console.log(`platform (API, worker, events, logs):             ${fmt(p, 0)} /s`);
     console.log(`platform / (a) = ${fmt(p / a)} ×`);
     console.log(`platform / (b) = ${fmt(p / b)} × (target ≥ 0.7 ×: ${p / b >= 0.7 ? 'met' : 'NOT met'})`);
   } finally {
+    await closeWorker();
     await baselines.close();
     await prisma.$disconnect();
-    await worker.close();
     await app.close();
     await admin.end();
     await bareDb.end();

@@ -34,6 +34,32 @@ async function pool(n: number, parallel: number, task: (i: number) => Promise<un
   );
 }
 
+/** POSTs n runs of `entityId` through the API (16 connections); the autocannon result. */
+async function post(apiUrl: string, headers: Record<string, string>, entityId: string, n: number) {
+  const posted = await autocannon({
+    url: `${apiUrl}/api/v1/entities/${entityId}/runs`,
+    method: 'POST',
+    headers: { ...headers, 'content-type': 'application/json' },
+    body: JSON.stringify({ input: {} }),
+    connections: POSTERS,
+    amount: n,
+  });
+  if (posted.non2xx > 0) throw new Error(`${posted.non2xx} of ${n} POSTs were not 2xx`);
+  return posted;
+}
+
+/** The API's intake alone: n runs POSTed (and queued) with no worker consuming; runs/s. */
+export async function intakeRound(options: {
+  apiUrl: string;
+  headers: Record<string, string>;
+  entityId: string;
+  n: number;
+}): Promise<number> {
+  const started = performance.now();
+  await post(options.apiUrl, options.headers, options.entityId, options.n);
+  return options.n / ((performance.now() - started) / 1000);
+}
+
 /** Platform: POST n runs of `entityId`, wait until all are COMPLETED; runs/s. */
 export async function platformRound(options: {
   apiUrl: string;
@@ -45,15 +71,7 @@ export async function platformRound(options: {
   const { apiUrl, headers, entityId, admin, n } = options;
   const before = await completedOf(admin, entityId);
   const started = performance.now();
-  const posted = await autocannon({
-    url: `${apiUrl}/api/v1/entities/${entityId}/runs`,
-    method: 'POST',
-    headers: { ...headers, 'content-type': 'application/json' },
-    body: JSON.stringify({ input: {} }),
-    connections: POSTERS,
-    amount: n,
-  });
-  if (posted.non2xx > 0) throw new Error(`${posted.non2xx} of ${n} POSTs were not 2xx`);
+  await post(apiUrl, headers, entityId, n);
   await until(async () => (await completedOf(admin, entityId)) - before, n, 300_000);
   return n / ((performance.now() - started) / 1000);
 }
