@@ -124,6 +124,33 @@ describe('scoped transactions', () => {
     expect(await visibleRuns(a.scope)).toEqual([...a.runIds].sort());
   });
 
+  it('a connection killed between transactions is replaced; the next read and write succeed', async () => {
+    const [a] = tenants;
+    await visibleRuns(a.scope);
+    await db.admin.$queryRaw`
+      SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+       WHERE datname = current_database() AND application_name = 'hirebuddha'`;
+    // The pool may hand out the dead connection once: its BEGIN and first statement
+    // fail together, and the connection is dropped.
+    const retried = async <T>(work: () => Promise<T>): Promise<T> => {
+      try {
+        return await work();
+      } catch {
+        return work();
+      }
+    };
+    expect(await retried(() => visibleRuns(a.scope))).toEqual([...a.runIds].sort());
+    const moved = await retried(() =>
+      scoped.run(a.scope, (tx) =>
+        tx.executionRun.updateMany({ where: { id: a.runIds[1] }, data: { totalTokens: { increment: 5 } } }),
+      ),
+    );
+    expect(moved.count).toBe(1);
+    expect((await db.admin.executionRun.findUniqueOrThrow({ where: { id: a.runIds[1] } })).totalTokens).toBe(
+      5n,
+    );
+  });
+
   it('a transaction that sends no statement leaves nothing behind', async () => {
     await scoped.read(tenants[0].scope, () => Promise.resolve());
     await scoped.run(tenants[1].scope, () => Promise.resolve());
