@@ -178,6 +178,28 @@ describe('knowledge: documents, ingestion and search', () => {
     expect((await upload(a, 'x.txt', Buffer.from('x'), { entityId: 'nope' })).statusCode).toBe(400);
   });
 
+  it('ingests again after a failed upload: identical bytes retry, a fixed file replaces it', async () => {
+    const corrupt = Buffer.from('%PDF-1.7\nthe scanner cut this file short');
+    const failed = await ingest(a, 'contract.pdf', corrupt);
+    expect(failed).toMatchObject({ uploadStatus: 'FAILED', chunkCount: 0 });
+
+    // Unlike a READY document, a FAILED one is not "already there": the same bytes run again.
+    const retried = await ingest(a, 'contract.pdf', corrupt);
+    expect(retried).toMatchObject({ id: failed.id, uploadStatus: 'FAILED', chunkCount: 0 });
+    expect(new Date(retried.updatedAt).getTime()).toBeGreaterThan(new Date(failed.updatedAt).getTime());
+
+    const fixed = await ingest(
+      a,
+      'contract.pdf',
+      pdf(['Termination requires ninety days notice in writing.']),
+    );
+    expect(fixed).toMatchObject({ id: failed.id, uploadStatus: 'READY' });
+    expect(fixed.chunkCount).toBeGreaterThan(0);
+    expect(fixed.errorMessage ?? null).toBeNull();
+    const hits = (await search(a, { query: 'termination notice', mode: 'keyword' })).json().items;
+    expect(hits.map((hit: { documentId: string }) => hit.documentId)).toContain(failed.id);
+  });
+
   it('re-embeds only the changed chunks of a re-upload, and ignores an identical one', async () => {
     const topics = [
       'testing',
