@@ -2,8 +2,10 @@
  * bench/api-read: GET /api/v1/runs/:id through the platform (Fastify, JWT verify,
  * session/principal check, scope, row-level security, Prisma, the run and its
  * children) against a bare Fastify route running the same two SELECTs through `pg`
- * (owner role, no auth, no RLS), same machine, same run row, 50 connections
- * (autocannon). Rounds alternate between the two; medians of requests/s are compared.
+ * (owner role, no auth, no RLS), same machine, 50 connections (autocannon) walking
+ * 200 runs from different offsets. Also measured: the platform with a session per
+ * connection, and the same bare route reading through Prisma (the floor of one query
+ * per request through Prisma). Rounds alternate; medians of requests/s are compared.
  * Target: platform ≥ 0.55 × bare.
  *
  * Run: bash scripts/bench.sh api-read [--smoke]
@@ -27,9 +29,26 @@ const ROUNDS = SMOKE ? 1 : 3;
 const SECONDS = SMOKE ? 1 : 8;
 const CONNECTIONS = 50;
 
-async function load(url: string, headers: Record<string, string>): Promise<number> {
-  const result = await autocannon({ url, connections: CONNECTIONS, duration: SECONDS, headers });
-  if (result.non2xx > 0) throw new Error(`${url}: ${result.non2xx} answers were not 2xx`);
+/** Distinct runs read: each connection walks all of them, starting at its own offset,
+ *  so concurrent requests mostly ask for different runs. */
+const RUNS = SMOKE ? 10 : 200;
+
+/** Load on one side; connection i sends `sessions[i % sessions.length]` (headers). */
+async function load(base: string, paths: string[], sessions: Record<string, string>[]): Promise<number> {
+  let client = 0;
+  const result = await autocannon({
+    url: base,
+    connections: CONNECTIONS,
+    duration: SECONDS,
+    setupClient: (c) => {
+      const headers = sessions[client % sessions.length];
+      const offset = (client++ * 7) % paths.length;
+      c.setRequests(
+        [...paths.slice(offset), ...paths.slice(0, offset)].map((path) => ({ method: 'GET', path, headers })),
+      );
+    },
+  });
+  if (result.non2xx > 0) throw new Error(`${base}: ${result.non2xx} answers were not 2xx`);
   return result.requests.average;
 }
 
@@ -73,50 +92,69 @@ async function main(): Promise<void> {
   try {
     const platform = await createCompany(db.admin, { type: 'APP' });
     const tenant = await createCompany(db.admin, { type: 'TENANT', parentId: platform.id });
-    const user = await createUser(db.admin, { companyId: tenant.id, role: 'member' });
-    const headers = bearer(await login(app, user.email));
+    // One member signed in once per connection: the second platform side gives every
+    // connection its own session, so no two concurrent requests share a session check.
+    const sessions: Record<string, string>[] = [];
+    for (let i = 0; i < CONNECTIONS; i++)
+      sessions.push(
+        bearer(
+          await login(app, (await createUser(db.admin, { companyId: tenant.id, role: 'member' })).email),
+        ),
+      );
     const entity = await createEntity(db.admin, { companyId: tenant.id, type: 'SKILL', status: 'ACTIVE' });
-    const run = await db.admin.executionRun.create({
-      data: {
-        companyId: tenant.id,
-        entityId: entity.id,
-        status: 'COMPLETED',
-        traceId: 'a'.repeat(32),
-        spanId: 'b'.repeat(16),
-      },
-    });
-    for (let i = 0; i < 3; i++)
-      await db.admin.executionRun.create({
+    const runIds: string[] = [];
+    for (let r = 0; r < RUNS; r++) {
+      const run = await db.admin.executionRun.create({
         data: {
+          companyId: tenant.id,
+          entityId: entity.id,
+          status: 'COMPLETED',
+          traceId: 'a'.repeat(32),
+          spanId: 'b'.repeat(16),
+        },
+      });
+      await db.admin.executionRun.createMany({
+        data: [0, 1, 2].map((i) => ({
           companyId: tenant.id,
           entityId: entity.id,
           parentRunId: run.id,
           rootRunId: run.id,
-          status: 'COMPLETED',
+          status: 'COMPLETED' as const,
           traceId: 'a'.repeat(32),
           spanId: `${i}`.repeat(16),
-        },
+        })),
       });
-    const platformUrl = `${await app.getUrl()}/api/v1/runs/${run.id}`;
-    const bareUrl = `http://127.0.0.1:${(bare.server.address() as { port: number }).port}/runs/${run.id}`;
-    const prismaUrl = `http://127.0.0.1:${(viaPrisma.server.address() as { port: number }).port}/runs/${run.id}`;
-    // Warm both (JIT, pools, plan caches).
-    await load(platformUrl, headers);
-    await load(bareUrl, {});
-    await load(prismaUrl, {});
-    const samples = { platform: [] as number[], bare: [] as number[], prisma: [] as number[] };
-    for (let round = 0; round < ROUNDS; round++) {
-      samples.platform.push(await load(platformUrl, headers));
-      samples.bare.push(await load(bareUrl, {}));
-      samples.prisma.push(await load(prismaUrl, {}));
+      runIds.push(run.id);
     }
+    const port = (server: typeof bare) => (server.server.address() as { port: number }).port;
+    const apiPaths = runIds.map((id) => `/api/v1/runs/${id}`);
+    const barePaths = runIds.map((id) => `/runs/${id}`);
+    const sides = {
+      platform: { base: await app.getUrl(), paths: apiPaths, sessions: sessions.slice(0, 1) },
+      platformSessions: { base: await app.getUrl(), paths: apiPaths, sessions },
+      bare: { base: `http://127.0.0.1:${port(bare)}`, paths: barePaths, sessions: [{}] },
+      prisma: { base: `http://127.0.0.1:${port(viaPrisma)}`, paths: barePaths, sessions: [{}] },
+    };
+    type Side = keyof typeof sides;
+    const measure = (side: Side) => load(sides[side].base, sides[side].paths, sides[side].sessions);
+    const order: Side[] = ['platform', 'platformSessions', 'bare', 'prisma'];
+    // Warm every side (JIT, pools, plan caches).
+    for (const side of order) await measure(side);
+    const samples = Object.fromEntries(order.map((side) => [side, [] as number[]])) as Record<Side, number[]>;
+    for (let round = 0; round < ROUNDS; round++)
+      for (const side of order) samples[side].push(await measure(side));
     const p = median(samples.platform);
+    const ps = median(samples.platformSessions);
     const b = median(samples.bare);
     const f = median(samples.prisma);
     console.log(
-      `\nGET a run by id, ${CONNECTIONS} connections, ${SECONDS} s per round, median of ${ROUNDS} alternating rounds`,
+      `\nGET a run by id (${RUNS} runs of 3 children, each connection walking them from its own offset), ` +
+        `${CONNECTIONS} connections, ${SECONDS} s per round, median of ${ROUNDS} alternating rounds`,
     );
     console.log(`platform (JWT, session check, scope, RLS, Prisma): ${fmt(p, 0)} req/s`);
+    console.log(
+      `platform, a session per connection:              ${fmt(ps, 0)} req/s (${fmt(ps / b)} × bare)`,
+    );
     console.log(`bare Fastify + pg, same SELECTs:                  ${fmt(b, 0)} req/s`);
     console.log(`bare Fastify + Prisma, same reads (floor):     ${fmt(f, 0)} req/s (${fmt(f / b)} × bare)`);
     console.log(`ratio ${fmt(p / b)} × (target ≥ 0.55 ×: ${p / b >= 0.55 ? 'met' : 'NOT met'})`);

@@ -12,6 +12,7 @@ import {
   type RunStatus,
   type ToolInteractionLog,
 } from '../infra/database/generated/client';
+import { loaderPerTurn } from '../infra/database/batched';
 import { ScopedDb, type Tx, type TenantScope } from '../infra/database/tenant-scope';
 import { contextOfRun, startRunSpan } from '../infra/tracing/tracing';
 import { settleUsage } from '../billing/ledger';
@@ -68,6 +69,10 @@ function eventRow(run: Pick<ExecutionRun, 'id' | 'companyId' | 'rootRunId'>, typ
   return { companyId: run.companyId, runId: run.id, rootRunId: run.rootRunId ?? run.id, type, data };
 }
 
+/** Identifies a scope: reads batched together must share it exactly. */
+const scopeKey = (scope: TenantScope) =>
+  `${scope.companyIds.join(',')}|${(scope.catalogCompanyIds ?? []).join(',')}`;
+
 /** A run's direct children (id, entity, status), oldest first. */
 function childrenOf(tx: Tx, parentRunId: string) {
   return tx.executionRun.findMany({
@@ -122,6 +127,11 @@ function toolCallEvent(log: ToolLog, costUsd?: Prisma.Decimal | string) {
     latencyMs: log.latencyMs ?? 0,
     ...(costUsd !== undefined ? { costUsd } : {}),
   };
+}
+
+export interface RunWithChildren {
+  run: ExecutionRun;
+  children: Pick<ExecutionRun, 'id' | 'entityId' | 'status'>[];
 }
 
 @Injectable()
@@ -309,18 +319,52 @@ export class RunsRepository {
     return found;
   }
 
-  /** A run and its direct children (id, entity, status), read in one transaction. */
-  findWithChildren(
-    scope: TenantScope,
-    id: string,
-  ): Promise<{ run: ExecutionRun; children: Pick<ExecutionRun, 'id' | 'entityId' | 'status'>[] } | null> {
-    return this.db.read(scope, async (tx) => {
-      const run = await tx.executionRun.findFirst({
-        where: { id, companyId: { in: [...scope.companyIds] } },
-      });
-      if (!run) return null;
-      return { run, children: await childrenOf(tx, id) };
-    });
+  /**
+   * A run and its direct children (id, entity, status). Reads of one scope that arrive
+   * together share one read transaction of two queries (loaderPerTurn).
+   */
+  findWithChildren(scope: TenantScope, id: string): Promise<RunWithChildren | null> {
+    return this.runReads.load({ scope, id });
+  }
+
+  private readonly runReads = loaderPerTurn((keys: readonly { scope: TenantScope; id: string }[]) =>
+    this.readRunsWithChildren(keys),
+  );
+
+  private async readRunsWithChildren(
+    keys: readonly { scope: TenantScope; id: string }[],
+  ): Promise<(RunWithChildren | null)[]> {
+    // One transaction per distinct scope: row-level security is set per transaction.
+    const byScope = new Map<string, { scope: TenantScope; ids: Set<string> }>();
+    for (const { scope, id } of keys) {
+      const group = byScope.get(scopeKey(scope)) ?? { scope, ids: new Set<string>() };
+      group.ids.add(id);
+      byScope.set(scopeKey(scope), group);
+    }
+    const found = new Map<string, RunWithChildren>();
+    await Promise.all(
+      [...byScope.values()].map(({ scope, ids }) =>
+        this.db.read(scope, async (tx) => {
+          const runs = await tx.executionRun.findMany({
+            where: { id: { in: [...ids] }, companyId: { in: [...scope.companyIds] } },
+          });
+          if (!runs.length) return;
+          const children = await tx.executionRun.findMany({
+            where: { parentRunId: { in: runs.map((run) => run.id) } },
+            select: { id: true, entityId: true, status: true, parentRunId: true },
+            orderBy: { id: 'asc' },
+          });
+          for (const run of runs) {
+            const own = children.filter((child) => child.parentRunId === run.id);
+            found.set(`${scopeKey(scope)}/${run.id}`, {
+              run,
+              children: own.map(({ id, entityId, status }) => ({ id, entityId, status })),
+            });
+          }
+        }),
+      ),
+    );
+    return keys.map(({ scope, id }) => found.get(`${scopeKey(scope)}/${id}`) ?? null);
   }
 
   list(

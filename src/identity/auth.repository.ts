@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { z } from 'zod';
 import type { User } from '../infra/database/generated/client';
+import { loaderPerTurn } from '../infra/database/batched';
 import { ScopedDb } from '../infra/database/tenant-scope';
 
 const ROLE = z.enum(['app_admin', 'partner_admin', 'tenant_admin', 'approver', 'member', 'viewer']);
@@ -61,11 +62,35 @@ export class AuthRepository {
     return rows.length ? loginRow.parse(rows[0]) : null;
   }
 
+  /** Session checks of requests that arrive together share one query (loaderPerTurn). */
+  private readonly principals = loaderPerTurn((keys: readonly { userId: string; familyId: string }[]) =>
+    this.loadPrincipals(keys),
+  );
+
   /** The user behind a token, the state of its session, and its role's scope. */
-  async findPrincipal(userId: string, familyId: string): Promise<PrincipalRow | null> {
+  findPrincipal(userId: string, familyId: string): Promise<PrincipalRow | null> {
+    return this.principals.load({ userId, familyId });
+  }
+
+  private async loadPrincipals(
+    keys: readonly { userId: string; familyId: string }[],
+  ): Promise<(PrincipalRow | null)[]> {
+    // Requests of one session (a client's parallel calls) are one lookup. Keys are
+    // compared as Postgres prints uuids: lower case.
+    const keyOf = (userId: string, familyId: string) => `${userId}/${familyId}`.toLowerCase();
+    const sessions = [...new Map(keys.map((key) => [keyOf(key.userId, key.familyId), key])).values()];
     const rows = await this.db.unscoped.$queryRaw<unknown[]>`
-      SELECT * FROM auth_principal(${userId}::uuid, ${familyId}::uuid)`;
-    return rows.length ? principalRow.parse(rows[0]) : null;
+      SELECT k.user_id::text AS key_user, k.family_id::text AS key_family, p.*
+        FROM unnest(${sessions.map((key) => key.userId)}::uuid[], ${sessions.map((key) => key.familyId)}::uuid[])
+             AS k(user_id, family_id)
+        CROSS JOIN LATERAL auth_principal(k.user_id, k.family_id) p`;
+    const found = new Map(
+      rows.map((row) => {
+        const { key_user, key_family } = row as { key_user: string; key_family: string };
+        return [keyOf(key_user, key_family), principalRow.parse(row)];
+      }),
+    );
+    return keys.map((key) => found.get(keyOf(key.userId, key.familyId)) ?? null);
   }
 
   /** Records the login and opens the session (first token of a new family) in one

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { v7 as uuidv7 } from 'uuid';
 import { z } from 'zod';
 import type { Company, CompanyStatus, CompanyType, Prisma } from '../infra/database/generated/client';
+import { loaderPerTurn } from '../infra/database/batched';
 import { ScopedDb, type TenantScope } from '../infra/database/tenant-scope';
 
 export interface CompanyFilters {
@@ -9,6 +10,8 @@ export interface CompanyFilters {
   parentId?: string;
   status?: CompanyStatus;
 }
+
+const lineageRow = z.object({ id: z.string(), ancestors: z.array(z.string()), suspended: z.boolean() });
 
 const subtreeRow = z.object({
   id: z.string(),
@@ -79,14 +82,26 @@ export class CompaniesRepository {
     });
   }
 
-  /** The companies above `companyId` and whether any of them (or it) is suspended,
-   *  in one round trip: what a worker needs before every job of a run. */
-  async lineage(companyId: string): Promise<{ ancestors: string[]; suspended: boolean }> {
-    const rows = await this.db.unscoped.$queryRaw<unknown[]>`
-      SELECT ARRAY(SELECT company_ancestors(${companyId}::uuid)) AS ancestors,
-             company_lineage_suspended(${companyId}::uuid) AS suspended`;
-    return z.object({ ancestors: z.array(z.string()), suspended: z.boolean() }).parse(rows[0]);
+  /** The companies above `companyId` and whether any of them (or it) is suspended:
+   *  what a worker needs before every job of a run. Jobs that start together share
+   *  one query, one lookup per company (loaderPerTurn). */
+  lineage(companyId: string): Promise<{ ancestors: string[]; suspended: boolean }> {
+    return this.lineages.load(companyId.toLowerCase());
   }
+
+  private readonly lineages = loaderPerTurn(async (companyIds: readonly string[]) => {
+    const rows = await this.db.unscoped.$queryRaw<unknown[]>`
+      SELECT c.id::text AS id, ARRAY(SELECT company_ancestors(c.id)) AS ancestors,
+             company_lineage_suspended(c.id) AS suspended
+        FROM unnest(${[...new Set(companyIds)]}::uuid[]) AS c(id)`;
+    const found = new Map(
+      z
+        .array(lineageRow)
+        .parse(rows)
+        .map(({ id, ...lineage }) => [id, lineage]),
+    );
+    return companyIds.map((id) => found.get(id) ?? { ancestors: [], suspended: false });
+  });
 
   /** The company and everything below it that is in scope, in one recursive query. */
   async subtree(scope: TenantScope, rootId: string): Promise<Company[]> {

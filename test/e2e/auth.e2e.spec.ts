@@ -173,6 +173,36 @@ describe('auth', () => {
       expect((await me(session)).statusCode).toBe(401);
     });
 
+    it('concurrent requests of live, logged-out and deactivated sessions each get their own answer', async () => {
+      // Session checks of requests arriving together share one query; each answer must
+      // still be its own request's.
+      const live = await login(app, (await newMember()).email);
+      const admin = await createUser(db.admin, { companyId: partnerId, role: 'partner_admin' });
+      const adminSession = await login(app, admin.email);
+      const loggedOut = await login(app, (await newMember()).email);
+      await app.inject({
+        method: 'POST',
+        url: '/api/v1/auth/logout',
+        headers: bearer(loggedOut),
+        payload: { refreshToken: loggedOut.refreshToken },
+      });
+      const deactivated = await newMember();
+      const deactivatedSession = await login(app, deactivated.email);
+      await db.admin.user.update({ where: { id: deactivated.id }, data: { isActive: false } });
+
+      const sessions = [live, adminSession, loggedOut, deactivatedSession];
+      const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => me(sessions[i % 4])));
+      answers.forEach((answer, i) => {
+        const session = sessions[i % 4];
+        if (session === live || session === adminSession) {
+          expect(answer.statusCode).toBe(200);
+          expect(answer.json()).toMatchObject({ id: session.user.id, role: session.user.role });
+        } else {
+          expect(answer.statusCode).toBe(401);
+        }
+      });
+    });
+
     it('logout leaves the user’s other sessions alone', async () => {
       const user = await newMember();
       const first = await login(app, user.email);

@@ -6,6 +6,7 @@ import type { TestDatabase } from '../support/database';
 import { startTenantHarness, type TenantHarness } from '../support/tenant-harness';
 import { waitForQueuesDrained } from '../support/queues';
 import { createEntity } from '../factories/entities';
+import { bearer, createCompany, createUser, login } from '../factories/tenancy';
 
 describe('run trees (SKILL and PROCESS)', () => {
   let harness: TenantHarness;
@@ -64,6 +65,68 @@ describe('run trees (SKILL and PROCESS)', () => {
     ).json();
     return body;
   };
+
+  it('answers concurrent reads of runs of two tenants, and of a missing run, each with its own', async () => {
+    // GETs that arrive together share read transactions, one per caller scope.
+    const other = await createCompany(db.admin, {
+      type: 'TENANT',
+      parentId: (await db.admin.company.findFirstOrThrow({ where: { type: 'APP' } })).id,
+    });
+    const otherHeaders = bearer(
+      await login(app, (await createUser(db.admin, { companyId: other.id, role: 'member' })).email),
+    );
+    const tree = async (companyId: string) => {
+      const entity = await createEntity(db.admin, { companyId, type: 'SKILL', status: 'ACTIVE' });
+      const root = await db.admin.executionRun.create({
+        data: {
+          companyId,
+          entityId: entity.id,
+          status: 'RUNNING',
+          traceId: 'c'.repeat(32),
+          spanId: 'd'.repeat(16),
+        },
+      });
+      const children = [];
+      for (let i = 0; i < 2; i++)
+        children.push(
+          await db.admin.executionRun.create({
+            data: {
+              companyId,
+              entityId: entity.id,
+              parentRunId: root.id,
+              rootRunId: root.id,
+              status: 'QUEUED',
+              traceId: 'c'.repeat(32),
+              spanId: `${i}`.repeat(16),
+            },
+          }),
+        );
+      return { root, childIds: children.map((child) => child.id) };
+    };
+    const mine = await tree(tenantId);
+    const theirs = await tree(other.id);
+    const missing = '01930000-0000-7000-8000-0000000000cc';
+    const asks = Array.from(
+      { length: 30 },
+      (_, i) =>
+        [
+          { headers, id: mine.root.id, expect: mine },
+          { headers: otherHeaders, id: theirs.root.id, expect: theirs },
+          { headers, id: theirs.root.id, expect: null },
+          { headers: otherHeaders, id: missing, expect: null },
+        ][i % 4],
+    );
+    const answers = await Promise.all(
+      asks.map((ask) => app.inject({ method: 'GET', url: `/api/v1/runs/${ask.id}`, headers: ask.headers })),
+    );
+    answers.forEach((answer, i) => {
+      const wanted = asks[i].expect;
+      if (!wanted) return expect(answer.statusCode).toBe(404);
+      expect(answer.statusCode).toBe(200);
+      expect(answer.json().id).toBe(wanted.root.id);
+      expect(answer.json().children.map((child: { id: string }) => child.id)).toEqual(wanted.childIds);
+    });
+  });
 
   it('runs a SKILL’s steps in order as child runs, each seeing the earlier outputs', async () => {
     const skill = await parent('SKILL', {

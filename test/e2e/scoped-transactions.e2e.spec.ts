@@ -1,4 +1,5 @@
 import { PrismaService } from '../../src/infra/database/prisma.service';
+import { openingScope, uuidArrayLiteral } from '../../src/infra/database/scope-in-begin';
 import { ScopedDb, type TenantScope } from '../../src/infra/database/tenant-scope';
 import { testConfig } from '../support/app';
 import { createTestDatabase, type TestDatabase } from '../support/database';
@@ -149,6 +150,27 @@ describe('scoped transactions', () => {
     expect((await db.admin.executionRun.findUniqueOrThrow({ where: { id: a.runIds[1] } })).totalTokens).toBe(
       5n,
     );
+  });
+
+  it('an isolation level joins the held BEGIN, ahead of the scope', async () => {
+    const [a] = tenants;
+    const opening = {
+      companyIds: uuidArrayLiteral(a.scope.companyIds),
+      catalogCompanyIds: uuidArrayLiteral([]),
+      readOnly: false,
+    };
+    const seen = await openingScope.run(opening, () =>
+      prisma.$transaction(
+        async (tx) => ({
+          isolation: (
+            await tx.$queryRaw<{ level: string }[]>`SELECT current_setting('transaction_isolation') AS level`
+          )[0].level,
+          runs: (await tx.executionRun.findMany({ select: { id: true } })).map((run) => run.id).sort(),
+        }),
+        { isolationLevel: 'Serializable' },
+      ),
+    );
+    expect(seen).toEqual({ isolation: 'serializable', runs: [...a.runIds].sort() });
   });
 
   it('a transaction that sends no statement leaves nothing behind', async () => {

@@ -23,7 +23,8 @@ export function uuidArrayLiteral(ids: readonly string[]): string {
   return `{${ids.join(',')}}`;
 }
 
-type Query = (config: unknown, ...rest: unknown[]) => Promise<QueryResult>;
+/** pg's query: a promise, or nothing when the caller passed a callback. */
+type Query = (config: unknown, ...rest: unknown[]) => Promise<QueryResult> | undefined;
 
 /** What the driver adapter reads of a BEGIN's or a fire-and-forget COMMIT's result. */
 const NOTHING: QueryResult = { command: '', rowCount: 0, oid: 0, rows: [], fields: [] };
@@ -32,14 +33,17 @@ function textOf(config: unknown): string | undefined {
   return typeof config === 'object' && config !== null ? (config as QueryConfig).text : undefined;
 }
 
-function beginText(opening: Opening | undefined): string {
-  if (!opening) return 'BEGIN';
+function beginText(opening: Opening | undefined, isolation = ''): string {
+  const mode = `${isolation}${opening?.readOnly ? ' READ ONLY' : ''}`;
+  if (!opening) return `BEGIN${mode}`;
   return (
-    `BEGIN${opening.readOnly ? ' READ ONLY' : ''}; ` +
+    `BEGIN${mode}; ` +
     `SELECT set_config('app.company_ids', '${opening.companyIds}', true), ` +
     `set_config('app.catalog_company_ids', '${opening.catalogCompanyIds}', true)`
   );
 }
+
+const SET_ISOLATION = /^SET TRANSACTION (ISOLATION LEVEL [A-Z ]+)$/;
 
 /**
  * Patches one pooled connection (the pool runs pg in pipeline mode) so a transaction
@@ -63,6 +67,7 @@ export function setScopeWithBegin(client: PoolClient): void {
   const query = client.query.bind(client) as Query;
   const socket = (client as unknown as { connection: { stream: Writable } }).connection.stream;
   let opening: QueryConfig | undefined;
+  let openingScopeOf: Opening | undefined;
   let closing: QueryConfig | undefined;
   let readOnly = false;
 
@@ -70,7 +75,7 @@ export function setScopeWithBegin(client: PoolClient): void {
     if (!closing) return;
     const commit = closing;
     closing = undefined;
-    query(commit).catch(() => undefined);
+    query(commit)?.catch(() => undefined);
   };
 
   (client as unknown as { query: Query }).query = (config, ...rest) => {
@@ -79,11 +84,19 @@ export function setScopeWithBegin(client: PoolClient): void {
       const scope = openingScope.getStore();
       const { name: _unnamed, values: _none, ...plain } = config as QueryConfig;
       readOnly = scope?.readOnly ?? false;
+      openingScopeOf = scope;
       opening = { ...plain, text: beginText(scope) };
+      return Promise.resolve(NOTHING);
+    }
+    // The isolation level must precede the scope's SELECT: it joins the held BEGIN.
+    const isolation = opening && text ? SET_ISOLATION.exec(text) : null;
+    if (opening && isolation) {
+      opening = { ...opening, text: beginText(openingScopeOf, ` ${isolation[1]}`) };
       return Promise.resolve(NOTHING);
     }
     if ((text === 'COMMIT' || text === 'ROLLBACK') && opening) {
       opening = undefined;
+      readOnly = false;
       return Promise.resolve(NOTHING);
     }
     if (text === 'COMMIT' && readOnly) {
@@ -98,18 +111,22 @@ export function setScopeWithBegin(client: PoolClient): void {
     // message it writes; nested corks flush at the outermost uncork).
     socket.cork();
     let begun: Promise<unknown> | undefined;
-    let sent: Promise<QueryResult>;
+    let sent: Promise<QueryResult> | undefined;
     try {
       flushClosing();
       if (opening) {
         begun = query(opening);
         opening = undefined;
+        // Its outcome reaches the caller through this statement's answer (below).
+        begun?.catch(() => undefined);
       }
       sent = query(config, ...rest);
     } finally {
       socket.uncork();
     }
-    if (!begun) return sent;
+    // Callback-style callers (pg-pool's own query) get no promise; they never open
+    // transactions, so there is no BEGIN to wait for.
+    if (!begun || !sent) return sent;
     // Answers come in order, but a failed BEGIN must not leave this one unhandled.
     sent.catch(() => undefined);
     return begun.then(() => sent);
