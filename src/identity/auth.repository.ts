@@ -80,10 +80,8 @@ export class AuthRepository {
     const keyOf = (userId: string, familyId: string) => `${userId}/${familyId}`.toLowerCase();
     const sessions = [...new Map(keys.map((key) => [keyOf(key.userId, key.familyId), key])).values()];
     const rows = await this.db.unscoped.$queryRaw<unknown[]>`
-      SELECT k.user_id::text AS key_user, k.family_id::text AS key_family, p.*
-        FROM unnest(${sessions.map((key) => key.userId)}::uuid[], ${sessions.map((key) => key.familyId)}::uuid[])
-             AS k(user_id, family_id)
-        CROSS JOIN LATERAL auth_principal(k.user_id, k.family_id) p`;
+      SELECT * FROM auth_principals(${sessions.map((key) => key.userId)}::uuid[],
+                                    ${sessions.map((key) => key.familyId)}::uuid[])`;
     const found = new Map(
       rows.map((row) => {
         const { key_user, key_family } = row as { key_user: string; key_family: string };
