@@ -8,6 +8,7 @@ import {
   type EntityType,
   type HierarchicalEntity,
 } from '../infra/database/generated/client';
+import { readsByIdPerTurn } from '../infra/database/batched';
 import { ScopedDb, type TenantScope } from '../infra/database/tenant-scope';
 import { EntityVersionExists } from './entities.errors';
 
@@ -131,11 +132,21 @@ export class EntitiesRepository {
     );
   }
 
+  /** The entity if the scope sees it (own or catalog). Reads of one scope that arrive
+   *  together share one query (readsByIdPerTurn). */
   findVisible(scope: TenantScope, id: string): Promise<HierarchicalEntity | null> {
-    return this.db.read(scope, (tx) =>
-      tx.hierarchicalEntity.findFirst({ where: { AND: [{ id }, visible(scope)] } }),
-    );
+    return this.visibleReads.load({ scope, id });
   }
+
+  private readonly visibleReads = readsByIdPerTurn(
+    (scope, work) => this.db.read(scope, work),
+    async (tx, scope, ids) => {
+      const rows = await tx.hierarchicalEntity.findMany({
+        where: { AND: [{ id: { in: ids } }, visible(scope)] },
+      });
+      return new Map(rows.map((row) => [row.id, row]));
+    },
+  );
 
   findChildren(scope: TenantScope, parentId: string): Promise<HierarchicalEntity[]> {
     return this.db.read(scope, (tx) =>

@@ -12,7 +12,7 @@ import {
   type RunStatus,
   type ToolInteractionLog,
 } from '../infra/database/generated/client';
-import { loaderPerTurn } from '../infra/database/batched';
+import { readsByIdPerTurn } from '../infra/database/batched';
 import { ScopedDb, type Tx, type TenantScope } from '../infra/database/tenant-scope';
 import { contextOfRun, startRunSpan } from '../infra/tracing/tracing';
 import { settleUsage } from '../billing/ledger';
@@ -68,10 +68,6 @@ export async function appendEvent(
 function eventRow(run: Pick<ExecutionRun, 'id' | 'companyId' | 'rootRunId'>, type: string, data: object) {
   return { companyId: run.companyId, runId: run.id, rootRunId: run.rootRunId ?? run.id, type, data };
 }
-
-/** Identifies a scope: reads batched together must share it exactly. */
-const scopeKey = (scope: TenantScope) =>
-  `${scope.companyIds.join(',')}|${(scope.catalogCompanyIds ?? []).join(',')}`;
 
 /** A run's direct children (id, entity, status), oldest first. */
 function childrenOf(tx: Tx, parentRunId: string) {
@@ -321,51 +317,38 @@ export class RunsRepository {
 
   /**
    * A run and its direct children (id, entity, status). Reads of one scope that arrive
-   * together share one read transaction of two queries (loaderPerTurn).
+   * together share one read transaction of two queries (readsByIdPerTurn).
    */
   findWithChildren(scope: TenantScope, id: string): Promise<RunWithChildren | null> {
     return this.runReads.load({ scope, id });
   }
 
-  private readonly runReads = loaderPerTurn((keys: readonly { scope: TenantScope; id: string }[]) =>
-    this.readRunsWithChildren(keys),
-  );
-
-  private async readRunsWithChildren(
-    keys: readonly { scope: TenantScope; id: string }[],
-  ): Promise<(RunWithChildren | null)[]> {
-    // One transaction per distinct scope: row-level security is set per transaction.
-    const byScope = new Map<string, { scope: TenantScope; ids: Set<string> }>();
-    for (const { scope, id } of keys) {
-      const group = byScope.get(scopeKey(scope)) ?? { scope, ids: new Set<string>() };
-      group.ids.add(id);
-      byScope.set(scopeKey(scope), group);
-    }
-    const found = new Map<string, RunWithChildren>();
-    await Promise.all(
-      [...byScope.values()].map(({ scope, ids }) =>
-        this.db.read(scope, async (tx) => {
-          const runs = await tx.executionRun.findMany({
-            where: { id: { in: [...ids] }, companyId: { in: [...scope.companyIds] } },
-          });
-          if (!runs.length) return;
-          const children = await tx.executionRun.findMany({
+  private readonly runReads = readsByIdPerTurn(
+    (scope, work) => this.db.read(scope, work),
+    async (tx, scope, ids) => {
+      const runs = await tx.executionRun.findMany({
+        where: { id: { in: ids }, companyId: { in: [...scope.companyIds] } },
+      });
+      const children = runs.length
+        ? await tx.executionRun.findMany({
             where: { parentRunId: { in: runs.map((run) => run.id) } },
             select: { id: true, entityId: true, status: true, parentRunId: true },
             orderBy: { id: 'asc' },
-          });
-          for (const run of runs) {
-            const own = children.filter((child) => child.parentRunId === run.id);
-            found.set(`${scopeKey(scope)}/${run.id}`, {
-              run,
-              children: own.map(({ id, entityId, status }) => ({ id, entityId, status })),
-            });
-          }
-        }),
-      ),
-    );
-    return keys.map(({ scope, id }) => found.get(`${scopeKey(scope)}/${id}`) ?? null);
-  }
+          })
+        : [];
+      return new Map(
+        runs.map((run) => [
+          run.id,
+          {
+            run,
+            children: children
+              .filter((child) => child.parentRunId === run.id)
+              .map(({ id, entityId, status }) => ({ id, entityId, status })),
+          },
+        ]),
+      );
+    },
+  );
 
   list(
     scope: TenantScope,

@@ -471,6 +471,25 @@ describe('entity registry', () => {
       const outsider = world.partners[1].tenants[0].users.member;
       expect((await call('GET', `/entities/${fromPartner.id}`, undefined, outsider)).statusCode).toBe(404);
       expect((await call('GET', `/entities/${fromApp.id}`, undefined, outsider)).statusCode).toBe(200);
+
+      // The same reads, all at once: reads arriving together are answered per caller scope.
+      const asks = [
+        { id: fromApp.id, user: member(), status: 200 },
+        { id: fromPartner.id, user: member(), status: 200 },
+        { id: privateApp.id, user: member(), status: 404 },
+        { id: fromPartner.id, user: outsider, status: 404 },
+        { id: fromApp.id, user: outsider, status: 200 },
+      ];
+      const answers = await Promise.all(
+        Array.from({ length: 25 }, (_, i) => asks[i % asks.length]).map(async (ask) => ({
+          ask,
+          answer: await call('GET', `/entities/${ask.id}`, undefined, ask.user),
+        })),
+      );
+      for (const { ask, answer } of answers) {
+        expect(answer.statusCode).toBe(ask.status);
+        if (ask.status === 200) expect(answer.json().id).toBe(ask.id);
+      }
     });
   });
 
