@@ -53,7 +53,11 @@ async function main(): Promise<void> {
     workerOpen = false;
   };
   const admin = new Pool({ connectionString: db.adminUrl, max: 2 });
+  // A connection ended under it at teardown (the database is dropped) must not crash the bench.
+  admin.on('error', () => undefined);
   const bareDb = new Pool({ connectionString: db.adminUrl, max: POOL });
+  // A connection ended under it at teardown (the database is dropped) must not crash the bench.
+  bareDb.on('error', () => undefined);
   await Baselines.createTable(bareDb);
   const prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: db.adminUrl, max: POOL }) });
   const baselines = new Baselines(testRedisUrl(), bareDb, CONCURRENCY, prisma);
