@@ -69,13 +69,19 @@ function eventRow(run: Pick<ExecutionRun, 'id' | 'companyId' | 'rootRunId'>, typ
   return { companyId: run.companyId, runId: run.id, rootRunId: run.rootRunId ?? run.id, type, data };
 }
 
-/** A run's direct children (id, entity, status), oldest first. */
-function childrenOf(tx: Tx, parentRunId: string) {
-  return tx.executionRun.findMany({
-    where: { parentRunId },
-    select: { id: true, entityId: true, status: true },
+type ChildRow = Pick<ExecutionRun, 'id' | 'entityId' | 'status'>;
+
+/** The direct children (id, entity, status) of each parent, oldest first, in one query. */
+async function childrenOf(tx: Tx, parentRunIds: string[]): Promise<Map<string, ChildRow[]>> {
+  const byParent = new Map<string, ChildRow[]>(parentRunIds.map((id) => [id, []]));
+  if (!parentRunIds.length) return byParent;
+  const rows = await tx.executionRun.findMany({
+    where: { parentRunId: { in: parentRunIds } },
+    select: { id: true, entityId: true, status: true, parentRunId: true },
     orderBy: { id: 'asc' },
   });
+  for (const { parentRunId, ...child } of rows) byParent.get(parentRunId ?? '')?.push(child);
+  return byParent;
 }
 
 /**
@@ -329,24 +335,11 @@ export class RunsRepository {
       const runs = await tx.executionRun.findMany({
         where: { id: { in: ids }, companyId: { in: [...scope.companyIds] } },
       });
-      const children = runs.length
-        ? await tx.executionRun.findMany({
-            where: { parentRunId: { in: runs.map((run) => run.id) } },
-            select: { id: true, entityId: true, status: true, parentRunId: true },
-            orderBy: { id: 'asc' },
-          })
-        : [];
-      return new Map(
-        runs.map((run) => [
-          run.id,
-          {
-            run,
-            children: children
-              .filter((child) => child.parentRunId === run.id)
-              .map(({ id, entityId, status }) => ({ id, entityId, status })),
-          },
-        ]),
+      const children = await childrenOf(
+        tx,
+        runs.map((run) => run.id),
       );
+      return new Map(runs.map((run) => [run.id, { run, children: children.get(run.id) ?? [] }]));
     },
   );
 
@@ -371,11 +364,9 @@ export class RunsRepository {
     );
   }
 
-  children(
-    scope: TenantScope,
-    parentRunId: string,
-  ): Promise<Pick<ExecutionRun, 'id' | 'entityId' | 'status'>[]> {
-    return this.db.read(scope, (tx) => childrenOf(tx, parentRunId));
+  async children(scope: TenantScope, parentRunId: string): Promise<ChildRow[]> {
+    const byParent = await this.db.read(scope, (tx) => childrenOf(tx, [parentRunId]));
+    return byParent.get(parentRunId) ?? [];
   }
 
   /**

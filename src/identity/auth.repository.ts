@@ -53,6 +53,9 @@ const rotatedRow = z.object({ user_id: z.string(), family_id: z.string() });
  * user lookups go through SECURITY DEFINER functions (see the row_level_security
  * migration) that return only what authentication needs.
  */
+/** A session's identity as Postgres prints uuids (lower case). */
+const keyOf = (userId: string, familyId: string) => `${userId}/${familyId}`.toLowerCase();
+
 @Injectable()
 export class AuthRepository {
   constructor(private readonly db: ScopedDb) {}
@@ -63,8 +66,10 @@ export class AuthRepository {
   }
 
   /** Session checks of requests that arrive together share one query (loaderPerTurn). */
-  private readonly principals = loaderPerTurn((keys: readonly { userId: string; familyId: string }[]) =>
-    this.loadPrincipals(keys),
+  // Keys are compared as Postgres prints uuids: lower case.
+  private readonly principals = loaderPerTurn(
+    (keys: readonly { userId: string; familyId: string }[]) => this.loadPrincipals(keys),
+    (key) => keyOf(key.userId, key.familyId),
   );
 
   /** The user behind a token, the state of its session, and its role's scope. */
@@ -75,13 +80,9 @@ export class AuthRepository {
   private async loadPrincipals(
     keys: readonly { userId: string; familyId: string }[],
   ): Promise<(PrincipalRow | null)[]> {
-    // Requests of one session (a client's parallel calls) are one lookup. Keys are
-    // compared as Postgres prints uuids: lower case.
-    const keyOf = (userId: string, familyId: string) => `${userId}/${familyId}`.toLowerCase();
-    const sessions = [...new Map(keys.map((key) => [keyOf(key.userId, key.familyId), key])).values()];
     const rows = await this.db.unscoped.$queryRaw<unknown[]>`
-      SELECT * FROM auth_principals(${sessions.map((key) => key.userId)}::uuid[],
-                                    ${sessions.map((key) => key.familyId)}::uuid[])`;
+      SELECT * FROM auth_principals(${keys.map((key) => key.userId)}::uuid[],
+                                    ${keys.map((key) => key.familyId)}::uuid[])`;
     const found = new Map(
       rows.map((row) => {
         const { key_user, key_family } = row as { key_user: string; key_family: string };

@@ -93,7 +93,7 @@ export class CompaniesRepository {
     const rows = await this.db.unscoped.$queryRaw<unknown[]>`
       SELECT c.id::text AS id, ARRAY(SELECT company_ancestors(c.id)) AS ancestors,
              company_lineage_suspended(c.id) AS suspended
-        FROM unnest(${[...new Set(companyIds)]}::uuid[]) AS c(id)`;
+        FROM unnest(${[...companyIds]}::uuid[]) AS c(id)`;
     const found = new Map(
       z
         .array(lineageRow)
