@@ -12,12 +12,13 @@ import {
   type RunStatus,
   type ToolInteractionLog,
 } from '../infra/database/generated/client';
-import { readsByIdPerTurn } from '../infra/database/batched';
+import { byScopePerTurn, readsByIdPerTurn } from '../infra/database/batched';
 import { ScopedDb, type Tx, type TenantScope } from '../infra/database/tenant-scope';
 import { contextOfRun, startRunSpan } from '../infra/tracing/tracing';
 import { settleUsage } from '../billing/ledger';
 import { runBudget } from '../billing/run-budget';
 import type { UsageRow } from '../billing/pricing';
+import { refusedCompanies } from './run-admission';
 import { RunEventsBus } from './run-events.bus';
 import { sourcesOf } from './run-status';
 
@@ -154,29 +155,46 @@ export class RunsRepository {
     return result;
   }
 
-  /** Writes a QUEUED run and its first event, after `admit` (which may refuse by
-   *  throwing) in the same transaction. Null when the idempotency key is taken (a
-   *  concurrent request with the same key won). */
-  async create(
-    scope: TenantScope,
-    data: NewRun,
-    admit: (tx: Tx) => Promise<void> = () => Promise.resolve(),
-  ): Promise<ExecutionRun | null> {
-    const id = uuidv7();
-    try {
-      return await this.withEvents(scope, data.parentRunId ? '' : id, async (tx) => {
-        await admit(tx);
-        const run = await tx.executionRun.create({
-          data: { ...data, id, rootRunId: data.parentRunId ? undefined : id },
-        });
-        await appendEvent(tx, run, 'run.status', { status: run.status });
-        return run;
-      });
-    } catch (error) {
-      if (isUniqueViolation(error)) return null;
-      throw error;
-    }
+  /**
+   * Writes a QUEUED root run and its first event, once its company is admitted (not
+   * suspended, no budget spent: refusedCompanies, in the same transaction). Null when
+   * the idempotency key is taken (a concurrent request with the same key won).
+   *
+   * Runs posted together share one transaction per scope (byScopePerTurn): one
+   * admission statement for their companies, one multi-row insert of the runs, one of
+   * their events. Each run keeps its own answer: a refused company, or a key taken,
+   * affects only its own calls.
+   */
+  createRoot(scope: TenantScope, data: NewRun): Promise<ExecutionRun | null> {
+    return this.rootCreates.load({ scope, data });
   }
+
+  private readonly rootCreates = byScopePerTurn(
+    (scope, work) => this.db.run(scope, work),
+    async (tx, _scope, keys: { scope: TenantScope; data: NewRun }[]) => {
+      const refused = await refusedCompanies(
+        tx,
+        keys.map((key) => key.data.companyId),
+      );
+      const rows = keys.map(({ data }) => {
+        const id = uuidv7();
+        return { ...data, id, rootRunId: id };
+      });
+      const admitted = rows.filter((row) => !refused.has(row.companyId));
+      // A key taken (by a committed run, by a concurrent transaction, or by another
+      // row of this batch) skips its row: ON CONFLICT DO NOTHING.
+      const inserted = admitted.length
+        ? await tx.executionRun.createManyAndReturn({ data: admitted, skipDuplicates: true })
+        : [];
+      if (inserted.length)
+        await tx.runEvent.createMany({
+          data: inserted.map((run) => eventRow(run, 'run.status', { status: run.status })),
+        });
+      const byId = new Map(inserted.map((run) => [run.id, run]));
+      // No stream can be waiting on a run that did not exist: nothing to publish.
+      return rows.map((row) => refused.get(row.companyId) ?? byId.get(row.id) ?? null);
+    },
+  );
 
   /**
    * The child run of a parent's step, created once: the idempotency key

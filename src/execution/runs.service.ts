@@ -9,6 +9,7 @@ import { EntitiesService } from '../entities/entities.service';
 import { Prisma, type ExecutionRun, type RunStatus } from '../infra/database/generated/client';
 import { DomainError, NotFound, ValidationFailed } from '../infra/http/domain-error';
 import { keyset, toPage, type Page } from '../infra/http/pagination';
+import { addsPerTurn, type AddJob } from '../infra/queue/adds-per-turn';
 import { JOB_OPTIONS, Jobs } from '../infra/queue/jobs';
 import { QueueName } from '../infra/queue/queue-names';
 import { startRunSpan } from '../infra/tracing/tracing';
@@ -20,7 +21,6 @@ import { isTerminal } from './run-status';
 import { toRunResponse } from './run-response';
 import { RunEventsBus } from './run-events.bus';
 import { RunsRepository } from './runs.repository';
-import { admitRun } from './run-admission';
 
 const IDEMPOTENCY_WINDOW_MS = 24 * 3_600_000;
 /** How often a live event stream looks for new events when no pub/sub message came. */
@@ -38,8 +38,13 @@ export class RunsService {
     private readonly runs: RunsRepository,
     private readonly entities: EntitiesService,
     private readonly bus: RunEventsBus,
-    @InjectQueue(QueueName.Execution) private readonly queue: Queue,
-  ) {}
+    @InjectQueue(QueueName.Execution) queue: Queue,
+  ) {
+    this.enqueue = addsPerTurn(queue);
+  }
+
+  /** Runs posted together are enqueued together (one addBulk). */
+  private readonly enqueue: AddJob;
 
   /**
    * Validates and records a run (QUEUED), then enqueues it by id. With an
@@ -86,31 +91,27 @@ export class RunsService {
       if (existing) return existing;
     }
 
-    const run = await this.runs.create(
-      caller.scope,
-      {
-        companyId,
-        entityId,
-        triggeredBy: caller.userId,
-        isTest: dto.test ?? false,
-        inputData: (dto.input ?? null) as Prisma.InputJsonValue,
-        context: (dto.context ?? {}) as Prisma.InputJsonObject,
-        ...startRunSpan(options.trace ?? ROOT_CONTEXT, 'run.create', {
-          'hirebuddha.entity.id': entityId,
-          'hirebuddha.entity.type': entity.type,
-        }),
-        idempotencyKey,
-        idempotencyHash: hash,
-        metadata,
-        ...runBudget(entity.governance),
-      },
-      // Suspension and spent budgets refuse the run in the transaction that writes it.
-      (tx) => admitRun(tx, companyId),
-    );
+    // Suspension and spent budgets refuse the run in the transaction that writes it.
+    const run = await this.runs.createRoot(caller.scope, {
+      companyId,
+      entityId,
+      triggeredBy: caller.userId,
+      isTest: dto.test ?? false,
+      inputData: (dto.input ?? null) as Prisma.InputJsonValue,
+      context: (dto.context ?? {}) as Prisma.InputJsonObject,
+      ...startRunSpan(options.trace ?? ROOT_CONTEXT, 'run.create', {
+        'hirebuddha.entity.id': entityId,
+        'hirebuddha.entity.type': entity.type,
+      }),
+      idempotencyKey,
+      idempotencyHash: hash,
+      metadata,
+      ...runBudget(entity.governance),
+    });
     // Lost the race for this key to a concurrent request: answer with its run.
     if (!run) return (await this.reuse(caller, companyId, idempotencyKey!, hash!))!;
     const payload = { runId: run.id, companyId };
-    await this.queue.add(Jobs.ExecuteRun.name, payload, JOB_OPTIONS['run.execute'](payload));
+    await this.enqueue(Jobs.ExecuteRun.name, payload, JOB_OPTIONS['run.execute'](payload));
     return run;
   }
 

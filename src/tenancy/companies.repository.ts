@@ -101,7 +101,7 @@ export class CompaniesRepository {
         .map(({ id, ...lineage }) => [id, lineage]),
     );
     return companyIds.map((id) => found.get(id) ?? { ancestors: [], suspended: false });
-  });
+  }, String);
 
   /** The company and everything below it that is in scope, in one recursive query. */
   async subtree(scope: TenantScope, rootId: string): Promise<Company[]> {

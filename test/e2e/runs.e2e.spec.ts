@@ -208,6 +208,58 @@ describe('runs', () => {
     expect(response.statusCode).toBe(423);
   });
 
+  it('gives each of runs posted together its own answer: keys, refusals and scopes', async () => {
+    const platform = await db.admin.company.findFirstOrThrow({ where: { type: 'APP' } });
+    const admin = bearer(
+      await login(app, (await createUser(db.admin, { companyId: platform.id, role: 'app_admin' })).email),
+    );
+    const suspended = await createCompany(db.admin, {
+      type: 'TENANT',
+      parentId: platform.id,
+      status: 'suspended',
+    });
+    const refusedEntity = await createEntity(db.admin, {
+      companyId: suspended.id,
+      type: 'ACTION',
+      status: 'ACTIVE',
+    });
+    const entity = await builtin('time.now', {});
+    await worker.close();
+    const post = (entityId: string, body: object, extra: Record<string, string> = {}) =>
+      app.inject({
+        method: 'POST',
+        url: `/api/v1/entities/${entityId}/runs`,
+        headers: { ...headers, ...extra },
+        payload: body,
+      });
+    // Sent in one turn, so they are written by one batch per scope.
+    const [keyed, plain, refused, byAdmin] = await Promise.all([
+      Promise.all(
+        Array.from({ length: 4 }, () => post(entity.id, { input: {} }, { 'idempotency-key': 'turn' })),
+      ),
+      Promise.all(Array.from({ length: 3 }, () => post(entity.id, { input: { n: 1 } }))),
+      post(refusedEntity.id, { input: {} }, admin),
+      post(entity.id, { input: { by: 'admin' } }, admin),
+    ]);
+    worker = await startWorker(db);
+
+    expect([...keyed, ...plain, byAdmin].map((response) => response.statusCode)).toEqual(Array(8).fill(202));
+    expect(new Set(keyed.map((response) => response.json().id)).size).toBe(1);
+    expect(new Set(plain.map((response) => response.json().id)).size).toBe(3);
+    expect(refused.statusCode).toBe(423);
+    expect(refused.json().code).toBe('COMPANY_SUSPENDED');
+    expect(byAdmin.json()).toMatchObject({ companyId: tenantId, status: 'QUEUED' });
+
+    const ids = [keyed[0], ...plain, byAdmin].map((response) => response.json().id as string);
+    expect(await db.admin.executionRun.count({ where: { entityId: entity.id } })).toBe(5);
+    expect(await db.admin.executionRun.count({ where: { entityId: refusedEntity.id } })).toBe(0);
+    const queuedEvents = await db.admin.runEvent.findMany({
+      where: { runId: { in: ids }, type: 'run.status', data: { path: ['status'], equals: 'QUEUED' } },
+    });
+    expect(queuedEvents.map((event) => event.runId).sort()).toEqual([...ids].sort());
+    for (const id of ids) expect((await finished(id)).status).toBe('COMPLETED');
+  });
+
   it('cancels a queued run; cancelling again is 409', async () => {
     await worker.close();
     try {

@@ -8,6 +8,7 @@ import { aliasOf } from '../../entities/entity-rules';
 import { renderTemplate, renderValue, type TemplateScope } from '../../entities/config/template';
 import { Prisma, type ExecutionRun, type HierarchicalEntity } from '../../infra/database/generated/client';
 import type { TenantScope } from '../../infra/database/tenant-scope';
+import { addsPerTurn, type AddJob } from '../../infra/queue/adds-per-turn';
 import { JOB_OPTIONS, Jobs, type JobPayloads } from '../../infra/queue/jobs';
 import { QueueName } from '../../infra/queue/queue-names';
 import { AppConfig } from '../../infra/config/config';
@@ -178,9 +179,14 @@ export class RunExecutor {
     private readonly documents: DocumentsService,
     private readonly metrics: Metrics,
     private readonly config: AppConfig,
-    @InjectQueue(QueueName.Execution) private readonly queue: Queue,
+    @InjectQueue(QueueName.Execution) queue: Queue,
     @InjectQueue(QueueName.Maintenance) private readonly maintenance: Queue,
-  ) {}
+  ) {
+    this.adds = addsPerTurn(queue);
+  }
+
+  /** Jobs of runs that end together (their parents woken) go to Redis together. */
+  private readonly adds: AddJob;
 
   async execute(runId: string, companyId: string): Promise<void> {
     const { scope, suspended } = await this.companies.runContext(companyId);
@@ -1192,7 +1198,7 @@ export class RunExecutor {
   }
 
   private async enqueue(payload: JobPayloads['run.execute']): Promise<void> {
-    await this.queue.add(Jobs.ExecuteRun.name, payload, JOB_OPTIONS['run.execute'](payload));
+    await this.adds(Jobs.ExecuteRun.name, payload, JOB_OPTIONS['run.execute'](payload));
   }
 
   /** A child that ends wakes its parent. */

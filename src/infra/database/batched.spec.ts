@@ -17,6 +17,17 @@ describe('loaderPerTurn', () => {
     expect(answers).toEqual(['A', 'B', 'A', 'C', 'B']);
   });
 
+  it('passes every call through when no keyOf says which are the same', async () => {
+    const loads: object[][] = [];
+    const loader = loaderPerTurn((keys: readonly object[]) => {
+      loads.push([...keys]);
+      return Promise.resolve(keys.map((_, index) => index));
+    });
+
+    expect(await Promise.all([{}, {}, {}].map((key) => loader.load(key)))).toEqual([0, 1, 2]);
+    expect(loads[0]).toHaveLength(3);
+  });
+
   it('loads again in the next turn: nothing is cached', async () => {
     let calls = 0;
     const loader = loaderPerTurn((keys: readonly string[]) => {

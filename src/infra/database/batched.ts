@@ -6,21 +6,23 @@ import type { TenantScope, Tx } from './tenant-scope';
  * `load` of all their keys: requests that arrive together share a query instead of
  * each paying its own round trip and Prisma's per-query cost. Nothing is cached
  * between turns, so every call still reads the current state; a call waits at most
- * until the end of the turn it was made in. `keyOf` says which keys are the same.
+ * until the end of the turn it was made in. `keyOf`, when given, says which keys are
+ * the same; without it every call is its own (writes).
  */
 export function loaderPerTurn<K, V>(
-  load: (keys: readonly K[]) => Promise<V[]>,
-  keyOf: (key: K) => string = String,
+  load: (keys: readonly K[]) => Promise<(V | Error)[]>,
+  keyOf?: (key: K) => string,
 ): DataLoader<K, V> {
   // Equal keys in one batch (a client's parallel calls, jobs of one company) are
   // loaded once: `load` sees each distinct key once, every caller gets its answer.
-  const loadDistinct = async (keys: readonly K[]): Promise<V[]> => {
+  const loadDistinct = async (keys: readonly K[]): Promise<(V | Error)[]> => {
+    if (!keyOf) return load(keys);
     const distinct = new Map<string, K>();
     for (const key of keys) if (!distinct.has(keyOf(key))) distinct.set(keyOf(key), key);
     if (distinct.size === keys.length) return load(keys);
     const values = await load([...distinct.values()]);
     const byKey = new Map([...distinct.keys()].map((key, index) => [key, values[index]]));
-    return keys.map((key) => byKey.get(keyOf(key)) as V);
+    return keys.map((key) => byKey.get(keyOf(key))!);
   };
   return new DataLoader<K, V>(loadDistinct, {
     cache: false,
@@ -33,30 +35,62 @@ export function loaderPerTurn<K, V>(
 const scopeKey = (scope: TenantScope) =>
   `${scope.companyIds.join(',')}|${(scope.catalogCompanyIds ?? []).join(',')}`;
 
+/** Work of one turn under callers' scopes: each key carries the scope it runs in. */
+type Scoped = { scope: TenantScope };
+type Open = <T>(scope: TenantScope, work: (tx: Tx) => Promise<T>) => Promise<T>;
+
 /**
- * Reads by id under callers' scopes, batched per turn (loaderPerTurn): one read
- * transaction per distinct scope in the batch, since row-level security is set per
- * transaction. `read` gets the scope's distinct ids and returns what it found by id;
- * an id it did not find (missing, or outside the scope) answers null.
+ * Calls made under callers' scopes, batched per turn (loaderPerTurn): one transaction
+ * per distinct scope in the batch, since row-level security is set per transaction.
+ * `work` gets a scope's keys and answers each, in order; an Error answers that key's
+ * call by rejecting it, and leaves the others of the batch alone.
+ */
+export function byScopePerTurn<K extends Scoped, V>(
+  open: Open,
+  work: (tx: Tx, scope: TenantScope, keys: K[]) => Promise<(V | Error)[]>,
+  keyOf?: (key: K) => string,
+): DataLoader<K, V> {
+  return loaderPerTurn<K, V>(async (keys: readonly K[]) => {
+    const groups = new Map<string, { scope: TenantScope; keys: K[]; answers?: (V | Error)[] }>();
+    for (const key of keys) {
+      const group = groups.get(scopeKey(key.scope)) ?? { scope: key.scope, keys: [] };
+      group.keys.push(key);
+      groups.set(scopeKey(key.scope), group);
+    }
+    await Promise.all(
+      [...groups.values()].map(async (group) => {
+        try {
+          group.answers = await open(group.scope, (tx) => work(tx, group.scope, group.keys));
+        } catch (error) {
+          // The scope's transaction failed: every call in it fails with its error.
+          group.answers = group.keys.map(() => (error instanceof Error ? error : new Error(String(error))));
+        }
+      }),
+    );
+    const answers = new Map<K, V | Error>();
+    for (const group of groups.values()) group.keys.forEach((key, i) => answers.set(key, group.answers![i]));
+    return keys.map((key) => answers.get(key)!);
+  }, keyOf);
+}
+
+/**
+ * Reads by id under callers' scopes, batched per turn (byScopePerTurn). `read` gets a
+ * scope's distinct ids and returns what it found by id; an id it did not find
+ * (missing, or outside the scope) answers null.
  */
 export function readsByIdPerTurn<V>(
-  open: <T>(scope: TenantScope, work: (tx: Tx) => Promise<T>) => Promise<T>,
+  open: Open,
   read: (tx: Tx, scope: TenantScope, ids: string[]) => Promise<Map<string, V>>,
 ): DataLoader<{ scope: TenantScope; id: string }, V | null> {
-  return loaderPerTurn(
-    async (keys: readonly { scope: TenantScope; id: string }[]) => {
-      const groups = new Map<string, { scope: TenantScope; ids: string[]; found?: Map<string, V> }>();
-      for (const { scope, id } of keys) {
-        const group = groups.get(scopeKey(scope)) ?? { scope, ids: [] };
-        group.ids.push(id);
-        groups.set(scopeKey(scope), group);
-      }
-      await Promise.all(
-        [...groups.values()].map(async (group) => {
-          group.found = await open(group.scope, (tx) => read(tx, group.scope, group.ids));
-        }),
+  return byScopePerTurn(
+    open,
+    async (tx, scope, keys: { scope: TenantScope; id: string }[]) => {
+      const found = await read(
+        tx,
+        scope,
+        keys.map((key) => key.id),
       );
-      return keys.map(({ scope, id }) => groups.get(scopeKey(scope))?.found?.get(id) ?? null);
+      return keys.map((key) => found.get(key.id) ?? null);
     },
     ({ scope, id }) => `${scopeKey(scope)}|${id}`,
   );
