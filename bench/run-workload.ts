@@ -69,17 +69,43 @@ export async function platformRound(options: {
   n: number;
 }): Promise<number> {
   const { apiUrl, headers, entityId, admin, n } = options;
-  const before = await completedOf(admin, entityId);
+  const since = idFloor(Date.now() - 1);
   const started = performance.now();
   await post(apiUrl, headers, entityId, n);
-  await until(async () => (await completedOf(admin, entityId)) - before, n, 300_000);
-  return n / ((performance.now() - started) / 1000);
+  // Every run exists once the POSTs are answered; the round ends when none is left
+  // unfinished (a poll reads only those), and every one of them must have completed.
+  await until(async () => n - (await unfinishedOf(admin, entityId, since)), n, 300_000);
+  const elapsed = performance.now() - started;
+  const completed = await completedOf(admin, entityId, since);
+  if (completed !== n) throw new Error(`${completed} of ${n} runs completed`);
+  return n / (elapsed / 1000);
 }
 
-async function completedOf(admin: Pool, entityId: string): Promise<number> {
+/** The lowest UUIDv7 of a millisecond: every run created from then on sorts after it. */
+function idFloor(ms: number): string {
+  const hex = ms.toString(16).padStart(12, '0');
+  return `${hex.slice(0, 8)}-${hex.slice(8)}-7000-8000-000000000000`;
+}
+
+/** Runs of the entity created since `sinceId` still QUEUED or RUNNING: ranges of the
+ *  runs' (company, status, id) index, so a poll reads only the runs in flight. */
+async function unfinishedOf(admin: Pool, entityId: string, sinceId: string): Promise<number> {
   const { rows } = await admin.query<{ n: string }>(
-    `SELECT count(*) AS n FROM execution_runs WHERE entity_id = $1 AND status = 'COMPLETED'`,
-    [entityId],
+    `SELECT count(*) AS n FROM execution_runs
+      WHERE company_id = (SELECT company_id FROM hierarchical_entities WHERE id = $1)
+        AND status IN ('QUEUED', 'RUNNING') AND id >= $2 AND entity_id = $1`,
+    [entityId, sinceId],
+  );
+  return Number(rows[0].n);
+}
+
+/** Completed runs of the entity created since `sinceId`. */
+async function completedOf(admin: Pool, entityId: string, sinceId: string): Promise<number> {
+  const { rows } = await admin.query<{ n: string }>(
+    `SELECT count(*) AS n FROM execution_runs
+      WHERE company_id = (SELECT company_id FROM hierarchical_entities WHERE id = $1)
+        AND entity_id = $1 AND id >= $2 AND status = 'COMPLETED'`,
+    [entityId, sinceId],
   );
   return Number(rows[0].n);
 }

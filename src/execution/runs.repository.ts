@@ -62,12 +62,26 @@ export async function appendEvent(
   type: string,
   data: object,
 ) {
-  await tx.runEvent.create({ data: eventRow(run, type, data) });
+  await appendEvents(tx, [eventRow(run, type, data)]);
+}
+
+/**
+ * Appends run events, in order, in one statement whatever their number: one JSON
+ * parameter, so the statement is the same text for one event or fifty (Prisma's
+ * createMany would be a new statement, to compile and plan, for every row count).
+ */
+async function appendEvents(tx: Tx, rows: ReturnType<typeof eventRow>[]): Promise<void> {
+  if (!rows.length) return;
+  await tx.$executeRaw`
+    INSERT INTO run_events (company_id, run_id, root_run_id, type, data)
+    SELECT company_id, run_id, root_run_id, type, data
+      FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
+        AS e(company_id uuid, run_id uuid, root_run_id uuid, type text, data jsonb)`;
 }
 
 /** A run event's row: its run, the run's tree, what happened. */
 function eventRow(run: Pick<ExecutionRun, 'id' | 'companyId' | 'rootRunId'>, type: string, data: object) {
-  return { companyId: run.companyId, runId: run.id, rootRunId: run.rootRunId ?? run.id, type, data };
+  return { company_id: run.companyId, run_id: run.id, root_run_id: run.rootRunId ?? run.id, type, data };
 }
 
 type ChildRow = Pick<ExecutionRun, 'id' | 'entityId' | 'status'>;
@@ -120,6 +134,112 @@ async function moveInTx(
 }
 
 export type ToolLog = Omit<Prisma.ToolInteractionLogUncheckedCreateInput, 'companyId' | 'runId'>;
+
+/** What a worker needs to start on a run (RunsRepository.claim). */
+export interface Claim {
+  run: ExecutionRun;
+  entity: HierarchicalEntity | null;
+  started: boolean;
+}
+
+/** A run's final status and what is written with it. */
+export interface RunEnding {
+  status: 'COMPLETED' | 'SKIPPED' | 'FAILED' | 'REJECTED' | 'EXPIRED';
+  completedAt: Date;
+  executionTimeMs: number;
+  /** Written when present (null included). */
+  resultData?: unknown;
+  errorCode?: string;
+  errorMessage?: string;
+}
+
+interface EndKey {
+  scope: TenantScope;
+  run: Pick<ExecutionRun, 'id' | 'companyId' | 'rootRunId'>;
+  ending: RunEnding;
+  event: object;
+  logs: ToolLog[];
+}
+
+/**
+ * Tool log rows, once per (run, step key): a row whose step is logged already is
+ * skipped (a replayed step). One statement with one JSON parameter whatever the
+ * number of rows; the `run/step` keys of the rows it wrote.
+ */
+async function insertToolLogs(
+  tx: Tx,
+  entries: { run: Pick<ExecutionRun, 'id' | 'companyId'>; log: ToolLog }[],
+): Promise<string[]> {
+  if (!entries.length) return [];
+  const rows = entries.map(({ run, log }) => ({
+    id: log.id ?? uuidv7(),
+    company_id: run.companyId,
+    run_id: run.id,
+    step_key: log.stepKey,
+    tool_name: log.toolName,
+    tool_kind: log.toolKind,
+    child_run_id: log.childRunId ?? null,
+    input_payload: log.inputPayload ?? null,
+    output_payload: log.outputPayload ?? null,
+    status: log.status ?? 'success',
+    error_message: log.errorMessage ?? null,
+    latency_ms: log.latencyMs ?? 0,
+    cost_usd: log.costUsd ?? 0,
+  }));
+  const written = await tx.$queryRaw<{ key: string }[]>`
+    INSERT INTO tool_interaction_logs (id, company_id, run_id, step_key, tool_name, tool_kind, child_run_id,
+                                       input_payload, output_payload, status, error_message, latency_ms, cost_usd)
+    SELECT * FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
+      AS l(id uuid, company_id uuid, run_id uuid, step_key text, tool_name text, tool_kind text, child_run_id uuid,
+           input_payload jsonb, output_payload jsonb, status text, error_message text, latency_ms int, cost_usd numeric)
+    ON CONFLICT (run_id, step_key) DO NOTHING
+    RETURNING run_id::text || '/' || step_key AS key`;
+  return written.map((row) => row.key);
+}
+
+/** QUEUED → RUNNING for each run still QUEUED (a conditional update); the ids it moved.
+ *  A run started before (resumed after an approval) keeps its first start time. */
+async function startQueued(tx: Tx, ids: string[]): Promise<string[]> {
+  const rows = await tx.$queryRaw<{ id: string }[]>`
+    UPDATE execution_runs SET status = 'RUNNING', started_at = COALESCE(started_at, now()), updated_at = now()
+     WHERE id = ANY (${ids}::uuid[]) AND status = 'QUEUED'
+    RETURNING id::text AS id`;
+  return rows.map((row) => row.id);
+}
+
+/** Each run's final status, from a status that may lead there (a conditional update,
+ *  one statement for all); the ids it moved. One key per run. */
+async function endRuns(tx: Tx, keys: EndKey[]): Promise<string[]> {
+  if (!keys.length) return [];
+  const endings = keys.map(({ run, ending }) => ({
+    id: run.id,
+    status: ending.status,
+    sources: sourcesOf(ending.status),
+    completed_at: ending.completedAt.toISOString(),
+    execution_time_ms: ending.executionTimeMs,
+    sets_result: 'resultData' in ending,
+    result_data: ending.resultData ?? null,
+    sets_error: ending.errorCode !== undefined,
+    error_code: ending.errorCode ?? null,
+    error_message: ending.errorMessage ?? null,
+  }));
+  const rows = await tx.$queryRaw<{ id: string }[]>`
+    UPDATE execution_runs AS r
+       SET status = e.status::run_status,
+           completed_at = e.completed_at,
+           execution_time_ms = e.execution_time_ms,
+           result_data = CASE WHEN e.sets_result THEN e.result_data ELSE r.result_data END,
+           error_code = CASE WHEN e.sets_error THEN e.error_code ELSE r.error_code END,
+           error_message = CASE WHEN e.sets_error THEN e.error_message ELSE r.error_message END,
+           updated_at = now()
+      FROM jsonb_to_recordset(${JSON.stringify(endings)}::jsonb) AS e(
+             id uuid, status text, sources text[], completed_at timestamptz, execution_time_ms int,
+             sets_result boolean, result_data jsonb, sets_error boolean, error_code text, error_message text)
+     WHERE r.id = ANY (${keys.map(({ run }) => run.id)}::uuid[]) -- the index, whatever the planner guesses of e
+       AND r.id = e.id AND r.status::text = ANY (e.sources)
+    RETURNING r.id::text AS id`;
+  return rows.map((row) => row.id);
+}
 
 /** The run event of a logged tool call. */
 function toolCallEvent(log: ToolLog, costUsd?: Prisma.Decimal | string) {
@@ -187,9 +307,10 @@ export class RunsRepository {
         ? await tx.executionRun.createManyAndReturn({ data: admitted, skipDuplicates: true })
         : [];
       if (inserted.length)
-        await tx.runEvent.createMany({
-          data: inserted.map((run) => eventRow(run, 'run.status', { status: run.status })),
-        });
+        await appendEvents(
+          tx,
+          inserted.map((run) => eventRow(run, 'run.status', { status: run.status })),
+        );
       const byId = new Map(inserted.map((run) => [run.id, run]));
       // No stream can be waiting on a run that did not exist: nothing to publish.
       return rows.map((row) => refused.get(row.companyId) ?? byId.get(row.id) ?? null);
@@ -314,30 +435,57 @@ export class RunsRepository {
    * QUEUED → RUNNING start when `start` (a conditional update with its event;
    * `started` says whether this call made it), and its entity as the run's scope sees
    * it (null when no longer visible).
+   *
+   * Jobs that start together share the transaction of their scope (byScopePerTurn):
+   * one read of their runs, one conditional update starting those still QUEUED, one
+   * insert of their events, one read of their entities. Two claims of one run in a
+   * batch start it once: the first is told it started it.
    */
-  async claim(
-    scope: TenantScope,
-    runId: string,
-    start: boolean,
-  ): Promise<{ run: ExecutionRun; entity: HierarchicalEntity | null; started: boolean } | null> {
-    let started = false;
-    const found = await this.db.run(scope, async (tx) => {
-      const run = await tx.executionRun.findFirst({
-        where: { id: runId, companyId: { in: [...scope.companyIds] } },
-      });
-      if (!run) return null;
-      started =
-        start &&
-        run.status === 'QUEUED' &&
-        (await transitionInTx(tx, run, 'RUNNING', { startedAt: run.startedAt ?? new Date() }));
-      const entity = await tx.hierarchicalEntity.findFirst({
-        where: { AND: [{ id: run.entityId }, visible(scope)] },
-      });
-      return { run, entity, started };
-    });
-    if (started && found) await this.bus.publish(found.run.rootRunId ?? found.run.id);
+  async claim(scope: TenantScope, runId: string, start: boolean): Promise<Claim | null> {
+    const found = await this.claims.load({ scope, runId, start });
+    if (found?.started) await this.bus.publish(found.run.rootRunId ?? found.run.id);
     return found;
   }
+
+  private readonly claims = byScopePerTurn(
+    (scope, work) => this.db.run(scope, work),
+    async (tx, scope, keys: { scope: TenantScope; runId: string; start: boolean }[]) => {
+      const runs = new Map(
+        (
+          await tx.executionRun.findMany({
+            where: { id: { in: keys.map((key) => key.runId) }, companyId: { in: [...scope.companyIds] } },
+          })
+        ).map((run) => [run.id, run]),
+      );
+      const toStart = [
+        ...new Set(
+          keys.filter((key) => key.start && runs.get(key.runId)?.status === 'QUEUED').map((key) => key.runId),
+        ),
+      ];
+      const started = new Set(toStart.length ? await startQueued(tx, toStart) : []);
+      if (started.size)
+        await appendEvents(
+          tx,
+          [...started].map((id) => eventRow(runs.get(id)!, 'run.status', { status: 'RUNNING' })),
+        );
+      const entityIds = [...new Set([...runs.values()].map((run) => run.entityId))];
+      const entities = new Map(
+        (entityIds.length
+          ? await tx.hierarchicalEntity.findMany({
+              where: { AND: [{ id: { in: entityIds } }, visible(scope)] },
+            })
+          : []
+        ).map((entity) => [entity.id, entity]),
+      );
+      return keys.map((key): Claim | null => {
+        const run = runs.get(key.runId);
+        if (!run) return null;
+        // Told once per run; each claim gets its own copy (the executor keeps per-run state by object).
+        const startedHere = key.start && started.delete(run.id);
+        return { run: { ...run }, entity: entities.get(run.entityId) ?? null, started: startedHere };
+      });
+    },
+  );
 
   /**
    * A run and its direct children (id, entity, status). Reads of one scope that arrive
@@ -392,32 +540,49 @@ export class RunsRepository {
    * the end of a single-step run): each log row once per (run, step key), its
    * `tool.call` event, then the conditional update and its `run.status` event. The
    * logs are written even when the status moved elsewhere meanwhile (a cancel): the
-   * calls happened.
+   * calls happened. True when the status moved.
+   *
+   * Runs that end together share the transaction of their scope (byScopePerTurn): one
+   * insert of their logs, one conditional update of their statuses, one insert of
+   * their events. Two ends of one run in a batch: the first applies, the other finds
+   * it moved.
    */
-  transitionWithLogs(
+  async endWithLogs(
     scope: TenantScope,
     run: Pick<ExecutionRun, 'id' | 'companyId' | 'rootRunId'>,
-    to: RunStatus,
-    data: Prisma.ExecutionRunUncheckedUpdateManyInput,
+    ending: RunEnding,
     event: object,
     logs: ToolLog[],
   ): Promise<boolean> {
-    return this.withEvents(scope, run.rootRunId ?? run.id, async (tx) => {
-      const events: { type: string; data: object }[] = [];
-      for (const log of logs) {
-        const { count } = await tx.toolInteractionLog.createMany({
-          data: [{ ...log, companyId: run.companyId, runId: run.id }],
-          skipDuplicates: true,
-        });
-        if (count) events.push({ type: 'tool.call', data: toolCallEvent(log) });
-      }
-      const moved = await moveInTx(tx, run, to, data);
-      if (moved) events.push({ type: 'run.status', data: { status: to, ...event } });
-      if (events.length)
-        await tx.runEvent.createMany({ data: events.map(({ type, data }) => eventRow(run, type, data)) });
-      return moved;
-    });
+    const moved = await this.ends.load({ scope, run, ending, event, logs });
+    await this.bus.publish(run.rootRunId ?? run.id);
+    return moved;
   }
+
+  private readonly ends = byScopePerTurn(
+    (scope, work) => this.db.run(scope, work),
+    async (tx, _scope, keys: EndKey[]) => {
+      const logged = new Set(
+        await insertToolLogs(
+          tx,
+          keys.flatMap(({ run, logs }) => logs.map((log) => ({ log, run }))),
+        ),
+      );
+      const first = keys.filter((key, i) => keys.findIndex((other) => other.run.id === key.run.id) === i);
+      const moved = new Set(await endRuns(tx, first));
+      const events: ReturnType<typeof eventRow>[] = [];
+      const answers = keys.map((key) => {
+        for (const log of key.logs)
+          if (logged.delete(`${key.run.id}/${log.stepKey}`))
+            events.push(eventRow(key.run, 'tool.call', toolCallEvent(log)));
+        const ended = moved.delete(key.run.id);
+        if (ended) events.push(eventRow(key.run, 'run.status', { status: key.ending.status, ...key.event }));
+        return ended;
+      });
+      await appendEvents(tx, events);
+      return answers;
+    },
+  );
 
   /** See transitionInTx: a conditional status update with its event. */
   transition(

@@ -257,7 +257,18 @@ describe('runs', () => {
       where: { runId: { in: ids }, type: 'run.status', data: { path: ['status'], equals: 'QUEUED' } },
     });
     expect(queuedEvents.map((event) => event.runId).sort()).toEqual([...ids].sort());
+    // The worker claims and ends them together too; each keeps its own row, log and events.
     for (const id of ids) expect((await finished(id)).status).toBe('COMPLETED');
+    for (const id of ids) {
+      const events = await db.admin.runEvent.findMany({ where: { runId: id }, orderBy: { id: 'asc' } });
+      expect(events.map((event) => [event.type, (event.data as { status?: string }).status])).toEqual([
+        ['run.status', 'QUEUED'],
+        ['run.status', 'RUNNING'],
+        ['tool.call', 'success'],
+        ['run.status', 'COMPLETED'],
+      ]);
+      expect(await db.admin.toolInteractionLog.count({ where: { runId: id } })).toBe(1);
+    }
   });
 
   it('cancels a queued run; cancelling again is 409', async () => {

@@ -17,7 +17,7 @@ import { CompaniesService } from '../../tenancy/companies.service';
 import { contractViolations } from '../contract';
 import { RunFailure } from '../execution.errors';
 import { isTerminal } from '../run-status';
-import { depthOf, RunsRepository, type ToolLog } from '../runs.repository';
+import { depthOf, RunsRepository, type RunEnding, type ToolLog } from '../runs.repository';
 import { runBuiltin, type BuiltinName } from './builtins';
 import { LlmGateway, type LlmRequest, type LlmResult } from '../llm/llm-gateway';
 import { BillingRefusal, Ledger, newUsageRowId } from '../../billing/ledger';
@@ -1232,7 +1232,7 @@ export class RunExecutor {
       scope,
       run,
       status,
-      { resultData: (output ?? null) as Prisma.InputJsonValue },
+      { resultData: output ?? null },
       status === 'COMPLETED' ? { output } : {},
     );
   }
@@ -1251,19 +1251,18 @@ export class RunExecutor {
   private async end(
     scope: TenantScope,
     run: ExecutionRun,
-    status: 'COMPLETED' | 'SKIPPED' | 'FAILED' | 'REJECTED' | 'EXPIRED',
-    data: Prisma.ExecutionRunUncheckedUpdateManyInput,
+    status: RunEnding['status'],
+    data: Pick<RunEnding, 'resultData' | 'errorCode' | 'errorMessage'>,
     event: object,
   ): Promise<void> {
     const completedAt = new Date();
     const executionTimeMs = completedAt.getTime() - (run.startedAt ?? run.createdAt).getTime();
     const logs = this.pendingLogs.get(run) ?? [];
     this.pendingLogs.delete(run);
-    const ended = await this.runs.transitionWithLogs(
+    const ended = await this.runs.endWithLogs(
       scope,
       run,
-      status,
-      { ...data, completedAt, executionTimeMs },
+      { ...data, status, completedAt, executionTimeMs },
       event,
       logs,
     );
