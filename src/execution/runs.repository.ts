@@ -18,7 +18,8 @@ import { contextOfRun, startRunSpan } from '../infra/tracing/tracing';
 import { settleUsage } from '../billing/ledger';
 import { runBudget } from '../billing/run-budget';
 import type { UsageRow } from '../billing/pricing';
-import { refusedCompanies } from './run-admission';
+import { BudgetExhausted } from '../billing/billing.errors';
+import { CompanySuspended } from '../tenancy/tenancy.errors';
 import { RunEventsBus } from './run-events.bus';
 import { sourcesOf } from './run-status';
 
@@ -161,6 +162,131 @@ interface EndKey {
   logs: ToolLog[];
 }
 
+/** A root run to create (POST /entities/:id/runs). */
+export interface NewRootRun {
+  companyId: string;
+  entityId: string;
+  triggeredBy: string;
+  isTest: boolean;
+  inputData: unknown;
+  context: object;
+  traceId: string;
+  spanId: string;
+  idempotencyKey?: string;
+  idempotencyHash?: string;
+  metadata: object;
+  budgetUsd: Prisma.Decimal | null;
+  budgetTokens: bigint | null;
+}
+
+/** Every column of a run, named as Prisma names its fields (raw statements that
+ *  return runs select these, so their rows are ExecutionRun as Prisma reads them). */
+const RUN_FIELDS = Prisma.raw(
+  Object.entries({
+    id: 'id',
+    companyId: 'company_id',
+    entityId: 'entity_id',
+    parentRunId: 'parent_run_id',
+    rootRunId: 'root_run_id',
+    triggeredBy: 'triggered_by',
+    status: 'status',
+    isTest: 'is_test',
+    inputData: 'input_data',
+    context: 'context',
+    contextState: 'context_state',
+    dynamicPlan: 'dynamic_plan',
+    resultData: 'result_data',
+    errorCode: 'error_code',
+    errorMessage: 'error_message',
+    totalCostUsd: 'total_cost_usd',
+    totalTokens: 'total_tokens',
+    reservedUsd: 'reserved_usd',
+    reservedTokens: 'reserved_tokens',
+    budgetUsd: 'budget_usd',
+    budgetTokens: 'budget_tokens',
+    executionTimeMs: 'execution_time_ms',
+    traceId: 'trace_id',
+    spanId: 'span_id',
+    idempotencyKey: 'idempotency_key',
+    idempotencyHash: 'idempotency_hash',
+    metadata: 'metadata',
+    startedAt: 'started_at',
+    completedAt: 'completed_at',
+    createdAt: 'created_at',
+    updatedAt: 'updated_at',
+  } satisfies Record<keyof ExecutionRun, string>)
+    .map(
+      ([field, column]) =>
+        `r.${column}${['id', 'companyId', 'entityId', 'parentRunId', 'rootRunId', 'triggeredBy'].includes(field) ? '::text' : ''} AS "${field}"`,
+    )
+    .join(', '),
+);
+
+/**
+ * Root runs and their QUEUED events in one statement (one round trip, one fixed text
+ * whatever the number of runs): each company is admitted once (not suspended, no
+ * budget on its lineage spent), its runs inserted (a taken idempotency key skips its
+ * row: ON CONFLICT DO NOTHING), an event per inserted run. One answer per run, in
+ * order: the run, or why not (run null: the key was taken).
+ */
+async function insertRootRuns(
+  tx: Tx,
+  runs: NewRootRun[],
+): Promise<{ run: ExecutionRun | null; suspended: boolean; exhausted: string | null }[]> {
+  const input = runs.map((run, index) => ({
+    ord: index,
+    id: uuidv7(),
+    company_id: run.companyId,
+    entity_id: run.entityId,
+    triggered_by: run.triggeredBy,
+    is_test: run.isTest,
+    input_data: run.inputData ?? null,
+    context: run.context,
+    trace_id: run.traceId,
+    span_id: run.spanId,
+    idempotency_key: run.idempotencyKey ?? null,
+    idempotency_hash: run.idempotencyHash ?? null,
+    metadata: run.metadata,
+    budget_usd: run.budgetUsd?.toString() ?? null,
+    budget_tokens: run.budgetTokens?.toString() ?? null,
+  }));
+  const rows = await tx.$queryRaw<
+    (ExecutionRun & { ord: number; suspended: boolean; exhausted: string | null })[]
+  >`
+    WITH input AS (
+      SELECT * FROM jsonb_to_recordset(${JSON.stringify(input)}::jsonb) AS i(
+        ord int, id uuid, company_id uuid, entity_id uuid, triggered_by uuid, is_test boolean, input_data jsonb,
+        context jsonb, trace_id text, span_id text, idempotency_key text, idempotency_hash text, metadata jsonb,
+        budget_usd numeric, budget_tokens bigint)
+    ), verdict AS (
+      SELECT c.company_id, company_lineage_suspended(c.company_id) AS suspended,
+             (SELECT name FROM company_budget_exhausted(c.company_id) LIMIT 1) AS exhausted
+        FROM (SELECT DISTINCT company_id FROM input) AS c
+    ), inserted AS (
+      INSERT INTO execution_runs (id, company_id, entity_id, root_run_id, triggered_by, is_test, input_data, context,
+                                  trace_id, span_id, idempotency_key, idempotency_hash, metadata, budget_usd, budget_tokens)
+      SELECT i.id, i.company_id, i.entity_id, i.id, i.triggered_by, i.is_test, COALESCE(i.input_data, 'null'::jsonb),
+             i.context, i.trace_id, i.span_id, i.idempotency_key, i.idempotency_hash, i.metadata, i.budget_usd,
+             i.budget_tokens
+        FROM input AS i JOIN verdict AS v USING (company_id)
+       WHERE NOT v.suspended AND v.exhausted IS NULL
+       ORDER BY i.ord
+      ON CONFLICT DO NOTHING
+      RETURNING *
+    ), events AS (
+      INSERT INTO run_events (company_id, run_id, root_run_id, type, data)
+      SELECT company_id, id, id, 'run.status', jsonb_build_object('status', status) FROM inserted ORDER BY id
+    )
+    SELECT i.ord, v.suspended, v.exhausted, ${RUN_FIELDS}
+      FROM input AS i JOIN verdict AS v USING (company_id) LEFT JOIN inserted AS r ON r.id = i.id
+     ORDER BY i.ord`;
+  return rows.map(({ ord: _ord, suspended, exhausted, ...run }) => ({
+    run: run.id === null ? null : run,
+    suspended,
+    exhausted,
+  }));
+}
+
 /**
  * Tool log rows, once per (run, step key): a row whose step is logged already is
  * skipped (a replayed step). One statement with one JSON parameter whatever the
@@ -277,43 +403,33 @@ export class RunsRepository {
 
   /**
    * Writes a QUEUED root run and its first event, once its company is admitted (not
-   * suspended, no budget spent: refusedCompanies, in the same transaction). Null when
-   * the idempotency key is taken (a concurrent request with the same key won).
+   * suspended, no budget spent), all in one statement (insertRootRuns). Null when the
+   * idempotency key is taken (a concurrent request with the same key won).
    *
-   * Runs posted together share one transaction per scope (byScopePerTurn): one
-   * admission statement for their companies, one multi-row insert of the runs, one of
-   * their events. Each run keeps its own answer: a refused company, or a key taken,
-   * affects only its own calls.
+   * Runs posted together share that statement, in one transaction per scope
+   * (byScopePerTurn). Each run keeps its own answer: a refused company, or a key
+   * taken, affects only its own calls.
    */
-  createRoot(scope: TenantScope, data: NewRun): Promise<ExecutionRun | null> {
+  createRoot(scope: TenantScope, data: NewRootRun): Promise<ExecutionRun | null> {
     return this.rootCreates.load({ scope, data });
   }
 
-  private readonly rootCreates = byScopePerTurn(
+  private readonly rootCreates = byScopePerTurn<
+    { scope: TenantScope; data: NewRootRun },
+    ExecutionRun | null
+  >(
     (scope, work) => this.db.run(scope, work),
-    async (tx, _scope, keys: { scope: TenantScope; data: NewRun }[]) => {
-      const refused = await refusedCompanies(
+    async (tx, _scope, keys) => {
+      const answers = await insertRootRuns(
         tx,
-        keys.map((key) => key.data.companyId),
+        keys.map((key) => key.data),
       );
-      const rows = keys.map(({ data }) => {
-        const id = uuidv7();
-        return { ...data, id, rootRunId: id };
-      });
-      const admitted = rows.filter((row) => !refused.has(row.companyId));
-      // A key taken (by a committed run, by a concurrent transaction, or by another
-      // row of this batch) skips its row: ON CONFLICT DO NOTHING.
-      const inserted = admitted.length
-        ? await tx.executionRun.createManyAndReturn({ data: admitted, skipDuplicates: true })
-        : [];
-      if (inserted.length)
-        await appendEvents(
-          tx,
-          inserted.map((run) => eventRow(run, 'run.status', { status: run.status })),
-        );
-      const byId = new Map(inserted.map((run) => [run.id, run]));
       // No stream can be waiting on a run that did not exist: nothing to publish.
-      return rows.map((row) => refused.get(row.companyId) ?? byId.get(row.id) ?? null);
+      return answers.map(({ run, suspended, exhausted }) => {
+        if (suspended) return new CompanySuspended();
+        if (exhausted !== null) return new BudgetExhausted(exhausted);
+        return run;
+      });
     },
   );
 

@@ -97,8 +97,8 @@ export class RunsService {
       entityId,
       triggeredBy: caller.userId,
       isTest: dto.test ?? false,
-      inputData: (dto.input ?? null) as Prisma.InputJsonValue,
-      context: (dto.context ?? {}) as Prisma.InputJsonObject,
+      inputData: dto.input ?? null,
+      context: dto.context ?? {},
       ...startRunSpan(options.trace ?? ROOT_CONTEXT, 'run.create', {
         'hirebuddha.entity.id': entityId,
         'hirebuddha.entity.type': entity.type,
