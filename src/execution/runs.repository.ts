@@ -2,11 +2,9 @@ import { isUniqueViolation } from '../infra/database/prisma-errors';
 import { Injectable } from '@nestjs/common';
 import { v7 as uuidv7 } from 'uuid';
 import { z } from 'zod';
-import { visible } from '../entities/entities.repository';
 import {
   Prisma,
   type ExecutionRun,
-  type HierarchicalEntity,
   type LlmInteractionLog,
   type RunEvent,
   type RunStatus,
@@ -19,8 +17,18 @@ import { settleUsage } from '../billing/ledger';
 import { runBudget } from '../billing/run-budget';
 import type { UsageRow } from '../billing/pricing';
 import { BudgetExhausted } from '../billing/billing.errors';
+import {
+  claimRuns,
+  endRuns,
+  insertRootRuns,
+  type NewRootRun,
+  type RunEnding,
+  type ToolLog,
+} from './run-batches';
 import { CompanySuspended } from '../tenancy/tenancy.errors';
 import { RunEventsBus } from './run-events.bus';
+
+export type { NewRootRun, RunEnding, ToolLog } from './run-batches';
 import { sourcesOf } from './run-status';
 
 export interface RunFilters {
@@ -134,24 +142,10 @@ async function moveInTx(
   return count > 0;
 }
 
-export type ToolLog = Omit<Prisma.ToolInteractionLogUncheckedCreateInput, 'companyId' | 'runId'>;
-
 /** What a worker needs to start on a run (RunsRepository.claim). */
 export interface Claim {
   run: ExecutionRun;
-  entity: HierarchicalEntity | null;
   started: boolean;
-}
-
-/** A run's final status and what is written with it. */
-export interface RunEnding {
-  status: 'COMPLETED' | 'SKIPPED' | 'FAILED' | 'REJECTED' | 'EXPIRED';
-  completedAt: Date;
-  executionTimeMs: number;
-  /** Written when present (null included). */
-  resultData?: unknown;
-  errorCode?: string;
-  errorMessage?: string;
 }
 
 interface EndKey {
@@ -160,211 +154,6 @@ interface EndKey {
   ending: RunEnding;
   event: object;
   logs: ToolLog[];
-}
-
-/** A root run to create (POST /entities/:id/runs). */
-export interface NewRootRun {
-  companyId: string;
-  entityId: string;
-  triggeredBy: string;
-  isTest: boolean;
-  inputData: unknown;
-  context: object;
-  traceId: string;
-  spanId: string;
-  idempotencyKey?: string;
-  idempotencyHash?: string;
-  metadata: object;
-  budgetUsd: Prisma.Decimal | null;
-  budgetTokens: bigint | null;
-}
-
-/** Every column of a run, named as Prisma names its fields (raw statements that
- *  return runs select these, so their rows are ExecutionRun as Prisma reads them). */
-const RUN_FIELDS = Prisma.raw(
-  Object.entries({
-    id: 'id',
-    companyId: 'company_id',
-    entityId: 'entity_id',
-    parentRunId: 'parent_run_id',
-    rootRunId: 'root_run_id',
-    triggeredBy: 'triggered_by',
-    status: 'status',
-    isTest: 'is_test',
-    inputData: 'input_data',
-    context: 'context',
-    contextState: 'context_state',
-    dynamicPlan: 'dynamic_plan',
-    resultData: 'result_data',
-    errorCode: 'error_code',
-    errorMessage: 'error_message',
-    totalCostUsd: 'total_cost_usd',
-    totalTokens: 'total_tokens',
-    reservedUsd: 'reserved_usd',
-    reservedTokens: 'reserved_tokens',
-    budgetUsd: 'budget_usd',
-    budgetTokens: 'budget_tokens',
-    executionTimeMs: 'execution_time_ms',
-    traceId: 'trace_id',
-    spanId: 'span_id',
-    idempotencyKey: 'idempotency_key',
-    idempotencyHash: 'idempotency_hash',
-    metadata: 'metadata',
-    startedAt: 'started_at',
-    completedAt: 'completed_at',
-    createdAt: 'created_at',
-    updatedAt: 'updated_at',
-  } satisfies Record<keyof ExecutionRun, string>)
-    .map(
-      ([field, column]) =>
-        `r.${column}${['id', 'companyId', 'entityId', 'parentRunId', 'rootRunId', 'triggeredBy'].includes(field) ? '::text' : ''} AS "${field}"`,
-    )
-    .join(', '),
-);
-
-/**
- * Root runs and their QUEUED events in one statement (one round trip, one fixed text
- * whatever the number of runs): each company is admitted once (not suspended, no
- * budget on its lineage spent), its runs inserted (a taken idempotency key skips its
- * row: ON CONFLICT DO NOTHING), an event per inserted run. One answer per run, in
- * order: the run, or why not (run null: the key was taken).
- */
-async function insertRootRuns(
-  tx: Tx,
-  runs: NewRootRun[],
-): Promise<{ run: ExecutionRun | null; suspended: boolean; exhausted: string | null }[]> {
-  const input = runs.map((run, index) => ({
-    ord: index,
-    id: uuidv7(),
-    company_id: run.companyId,
-    entity_id: run.entityId,
-    triggered_by: run.triggeredBy,
-    is_test: run.isTest,
-    input_data: run.inputData ?? null,
-    context: run.context,
-    trace_id: run.traceId,
-    span_id: run.spanId,
-    idempotency_key: run.idempotencyKey ?? null,
-    idempotency_hash: run.idempotencyHash ?? null,
-    metadata: run.metadata,
-    budget_usd: run.budgetUsd?.toString() ?? null,
-    budget_tokens: run.budgetTokens?.toString() ?? null,
-  }));
-  const rows = await tx.$queryRaw<
-    (ExecutionRun & { ord: number; suspended: boolean; exhausted: string | null })[]
-  >`
-    WITH input AS (
-      SELECT * FROM jsonb_to_recordset(${JSON.stringify(input)}::jsonb) AS i(
-        ord int, id uuid, company_id uuid, entity_id uuid, triggered_by uuid, is_test boolean, input_data jsonb,
-        context jsonb, trace_id text, span_id text, idempotency_key text, idempotency_hash text, metadata jsonb,
-        budget_usd numeric, budget_tokens bigint)
-    ), verdict AS (
-      SELECT c.company_id, company_lineage_suspended(c.company_id) AS suspended,
-             (SELECT name FROM company_budget_exhausted(c.company_id) LIMIT 1) AS exhausted
-        FROM (SELECT DISTINCT company_id FROM input) AS c
-    ), inserted AS (
-      INSERT INTO execution_runs (id, company_id, entity_id, root_run_id, triggered_by, is_test, input_data, context,
-                                  trace_id, span_id, idempotency_key, idempotency_hash, metadata, budget_usd, budget_tokens)
-      SELECT i.id, i.company_id, i.entity_id, i.id, i.triggered_by, i.is_test, COALESCE(i.input_data, 'null'::jsonb),
-             i.context, i.trace_id, i.span_id, i.idempotency_key, i.idempotency_hash, i.metadata, i.budget_usd,
-             i.budget_tokens
-        FROM input AS i JOIN verdict AS v USING (company_id)
-       WHERE NOT v.suspended AND v.exhausted IS NULL
-       ORDER BY i.ord
-      ON CONFLICT DO NOTHING
-      RETURNING *
-    ), events AS (
-      INSERT INTO run_events (company_id, run_id, root_run_id, type, data)
-      SELECT company_id, id, id, 'run.status', jsonb_build_object('status', status) FROM inserted ORDER BY id
-    )
-    SELECT i.ord, v.suspended, v.exhausted, ${RUN_FIELDS}
-      FROM input AS i JOIN verdict AS v USING (company_id) LEFT JOIN inserted AS r ON r.id = i.id
-     ORDER BY i.ord`;
-  return rows.map(({ ord: _ord, suspended, exhausted, ...run }) => ({
-    run: run.id === null ? null : run,
-    suspended,
-    exhausted,
-  }));
-}
-
-/**
- * Tool log rows, once per (run, step key): a row whose step is logged already is
- * skipped (a replayed step). One statement with one JSON parameter whatever the
- * number of rows; the `run/step` keys of the rows it wrote.
- */
-async function insertToolLogs(
-  tx: Tx,
-  entries: { run: Pick<ExecutionRun, 'id' | 'companyId'>; log: ToolLog }[],
-): Promise<string[]> {
-  if (!entries.length) return [];
-  const rows = entries.map(({ run, log }) => ({
-    id: log.id ?? uuidv7(),
-    company_id: run.companyId,
-    run_id: run.id,
-    step_key: log.stepKey,
-    tool_name: log.toolName,
-    tool_kind: log.toolKind,
-    child_run_id: log.childRunId ?? null,
-    input_payload: log.inputPayload ?? null,
-    output_payload: log.outputPayload ?? null,
-    status: log.status ?? 'success',
-    error_message: log.errorMessage ?? null,
-    latency_ms: log.latencyMs ?? 0,
-    cost_usd: log.costUsd ?? 0,
-  }));
-  const written = await tx.$queryRaw<{ key: string }[]>`
-    INSERT INTO tool_interaction_logs (id, company_id, run_id, step_key, tool_name, tool_kind, child_run_id,
-                                       input_payload, output_payload, status, error_message, latency_ms, cost_usd)
-    SELECT * FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
-      AS l(id uuid, company_id uuid, run_id uuid, step_key text, tool_name text, tool_kind text, child_run_id uuid,
-           input_payload jsonb, output_payload jsonb, status text, error_message text, latency_ms int, cost_usd numeric)
-    ON CONFLICT (run_id, step_key) DO NOTHING
-    RETURNING run_id::text || '/' || step_key AS key`;
-  return written.map((row) => row.key);
-}
-
-/** QUEUED → RUNNING for each run still QUEUED (a conditional update); the ids it moved.
- *  A run started before (resumed after an approval) keeps its first start time. */
-async function startQueued(tx: Tx, ids: string[]): Promise<string[]> {
-  const rows = await tx.$queryRaw<{ id: string }[]>`
-    UPDATE execution_runs SET status = 'RUNNING', started_at = COALESCE(started_at, now()), updated_at = now()
-     WHERE id = ANY (${ids}::uuid[]) AND status = 'QUEUED'
-    RETURNING id::text AS id`;
-  return rows.map((row) => row.id);
-}
-
-/** Each run's final status, from a status that may lead there (a conditional update,
- *  one statement for all); the ids it moved. One key per run. */
-async function endRuns(tx: Tx, keys: EndKey[]): Promise<string[]> {
-  if (!keys.length) return [];
-  const endings = keys.map(({ run, ending }) => ({
-    id: run.id,
-    status: ending.status,
-    sources: sourcesOf(ending.status),
-    completed_at: ending.completedAt.toISOString(),
-    execution_time_ms: ending.executionTimeMs,
-    sets_result: 'resultData' in ending,
-    result_data: ending.resultData ?? null,
-    sets_error: ending.errorCode !== undefined,
-    error_code: ending.errorCode ?? null,
-    error_message: ending.errorMessage ?? null,
-  }));
-  const rows = await tx.$queryRaw<{ id: string }[]>`
-    UPDATE execution_runs AS r
-       SET status = e.status::run_status,
-           completed_at = e.completed_at,
-           execution_time_ms = e.execution_time_ms,
-           result_data = CASE WHEN e.sets_result THEN e.result_data ELSE r.result_data END,
-           error_code = CASE WHEN e.sets_error THEN e.error_code ELSE r.error_code END,
-           error_message = CASE WHEN e.sets_error THEN e.error_message ELSE r.error_message END,
-           updated_at = now()
-      FROM jsonb_to_recordset(${JSON.stringify(endings)}::jsonb) AS e(
-             id uuid, status text, sources text[], completed_at timestamptz, execution_time_ms int,
-             sets_result boolean, result_data jsonb, sets_error boolean, error_code text, error_message text)
-     WHERE r.id = ANY (${keys.map(({ run }) => run.id)}::uuid[]) -- the index, whatever the planner guesses of e
-       AND r.id = e.id AND r.status::text = ANY (e.sources)
-    RETURNING r.id::text AS id`;
-  return rows.map((row) => row.id);
 }
 
 /** The run event of a logged tool call. */
@@ -547,15 +336,13 @@ export class RunsRepository {
   }
 
   /**
-   * What a worker needs to start on a run, in one transaction: the run as it was, its
-   * QUEUED → RUNNING start when `start` (a conditional update with its event;
-   * `started` says whether this call made it), and its entity as the run's scope sees
-   * it (null when no longer visible).
+   * What a worker needs to start on a run: the run as it was, and its QUEUED → RUNNING
+   * start when `start` (a conditional update with its event; `started` says whether
+   * this call made it).
    *
-   * Jobs that start together share the transaction of their scope (byScopePerTurn):
-   * one read of their runs, one conditional update starting those still QUEUED, one
-   * insert of their events, one read of their entities. Two claims of one run in a
-   * batch start it once: the first is told it started it.
+   * Jobs that start together share one statement (claimRuns) in the transaction of
+   * their scope (byScopePerTurn). Two claims of one run in a batch start it once: the
+   * first is told it started it.
    */
   async claim(scope: TenantScope, runId: string, start: boolean): Promise<Claim | null> {
     const found = await this.claims.load({ scope, runId, start });
@@ -568,37 +355,22 @@ export class RunsRepository {
     async (tx, scope, keys: { scope: TenantScope; runId: string; start: boolean }[]) => {
       const runs = new Map(
         (
-          await tx.executionRun.findMany({
-            where: { id: { in: keys.map((key) => key.runId) }, companyId: { in: [...scope.companyIds] } },
-          })
-        ).map((run) => [run.id, run]),
+          await claimRuns(
+            tx,
+            scope.companyIds,
+            keys.map((key) => key.runId),
+            keys.filter((key) => key.start).map((key) => key.runId),
+          )
+        ).map(({ started, ...run }) => [run.id, { run, started }]),
       );
-      const toStart = [
-        ...new Set(
-          keys.filter((key) => key.start && runs.get(key.runId)?.status === 'QUEUED').map((key) => key.runId),
-        ),
-      ];
-      const started = new Set(toStart.length ? await startQueued(tx, toStart) : []);
-      if (started.size)
-        await appendEvents(
-          tx,
-          [...started].map((id) => eventRow(runs.get(id)!, 'run.status', { status: 'RUNNING' })),
-        );
-      const entityIds = [...new Set([...runs.values()].map((run) => run.entityId))];
-      const entities = new Map(
-        (entityIds.length
-          ? await tx.hierarchicalEntity.findMany({
-              where: { AND: [{ id: { in: entityIds } }, visible(scope)] },
-            })
-          : []
-        ).map((entity) => [entity.id, entity]),
-      );
+      const told = new Set<string>();
       return keys.map((key): Claim | null => {
-        const run = runs.get(key.runId);
-        if (!run) return null;
+        const found = runs.get(key.runId);
+        if (!found) return null;
         // Told once per run; each claim gets its own copy (the executor keeps per-run state by object).
-        const startedHere = key.start && started.delete(run.id);
-        return { run: { ...run }, entity: entities.get(run.entityId) ?? null, started: startedHere };
+        const started = key.start && found.started && !told.has(key.runId);
+        if (started) told.add(key.runId);
+        return { run: { ...found.run }, started };
       });
     },
   );
@@ -658,10 +430,9 @@ export class RunsRepository {
    * logs are written even when the status moved elsewhere meanwhile (a cancel): the
    * calls happened. True when the status moved.
    *
-   * Runs that end together share the transaction of their scope (byScopePerTurn): one
-   * insert of their logs, one conditional update of their statuses, one insert of
-   * their events. Two ends of one run in a batch: the first applies, the other finds
-   * it moved.
+   * Runs that end together share one statement (endRuns) in the transaction of their
+   * scope (byScopePerTurn). Two ends of one run in a batch: the first applies, the
+   * other finds it moved.
    */
   async endWithLogs(
     scope: TenantScope,
@@ -678,25 +449,25 @@ export class RunsRepository {
   private readonly ends = byScopePerTurn(
     (scope, work) => this.db.run(scope, work),
     async (tx, _scope, keys: EndKey[]) => {
-      const logged = new Set(
-        await insertToolLogs(
+      // One ending per run (a second one of the same run finds it moved already).
+      const first = keys.filter((key, i) => keys.findIndex((other) => other.run.id === key.run.id) === i);
+      const moved = new Set(
+        await endRuns(
           tx,
-          keys.flatMap(({ run, logs }) => logs.map((log) => ({ log, run }))),
+          first,
+          keys.flatMap(({ run, logs }) => logs.map((log) => ({ run, log }))),
+          keys.flatMap(({ run, logs, ending, event }) => [
+            ...logs.map((log) => ({
+              run,
+              type: 'tool.call',
+              data: toolCallEvent(log),
+              stepKey: log.stepKey,
+            })),
+            { run, type: 'run.status', data: { status: ending.status, ...event } },
+          ]),
         ),
       );
-      const first = keys.filter((key, i) => keys.findIndex((other) => other.run.id === key.run.id) === i);
-      const moved = new Set(await endRuns(tx, first));
-      const events: ReturnType<typeof eventRow>[] = [];
-      const answers = keys.map((key) => {
-        for (const log of key.logs)
-          if (logged.delete(`${key.run.id}/${log.stepKey}`))
-            events.push(eventRow(key.run, 'tool.call', toolCallEvent(log)));
-        const ended = moved.delete(key.run.id);
-        if (ended) events.push(eventRow(key.run, 'run.status', { status: key.ending.status, ...key.event }));
-        return ended;
-      });
-      await appendEvents(tx, events);
-      return answers;
+      return keys.map((key) => first.includes(key) && moved.has(key.run.id));
     },
   );
 

@@ -190,9 +190,11 @@ export class RunExecutor {
 
   async execute(runId: string, companyId: string): Promise<void> {
     const { scope, suspended } = await this.companies.runContext(companyId);
-    // One transaction: the run, its QUEUED → RUNNING start, and its entity.
-    const claim = await this.runs.claim(scope, runId, !suspended);
-    if (!claim || isTerminal(claim.run.status)) return;
+    // One statement: the run and its QUEUED → RUNNING start; then its entity as the
+    // run's scope sees it (null when no longer visible).
+    const claimed = await this.runs.claim(scope, runId, !suspended);
+    if (!claimed || isTerminal(claimed.run.status)) return;
+    const claim = { ...claimed, entity: await this.entities.findForRun(scope, claimed.run.entityId) };
     // The job continues the run's trace: model calls (the SDK's spans), tool calls and
     // queries below are children of this span.
     await inSpan(
