@@ -26,6 +26,7 @@ import { createTestDatabase } from '../test/support/database';
 import { flushTestRedis, testRedisUrl } from '../test/support/redis';
 import { createEntity } from '../test/factories/entities';
 import { bearer, createCompany, createUser, login } from '../test/factories/tenancy';
+import { cpuSeconds } from './cpu-usage';
 import { fmt, median, SMOKE, runBenchmark } from './lib';
 import { Baselines, intakeRound, platformRound, POSTERS } from './run-workload';
 
@@ -33,6 +34,24 @@ const RUNS = SMOKE ? 20 : Number(process.env.BENCH_RUNS ?? 1_000);
 const ROUNDS = SMOKE ? 1 : 3;
 const CONCURRENCY = 16;
 const POOL = 10;
+
+/** CPU time by component summed over measured rounds, per run. */
+function spent(database: string) {
+  const total = { api: 0, postgres: 0, redis: 0 };
+  let runs = 0;
+  return {
+    async during(measure: () => Promise<number>, n: number): Promise<number> {
+      const before = cpuSeconds(database, []);
+      const rate = await measure();
+      const after = cpuSeconds(database, []);
+      for (const key of ['api', 'postgres', 'redis'] as const) total[key] += after[key] - before[key];
+      runs += n;
+      return rate;
+    },
+    perRun: () =>
+      [total.api, total.postgres, total.redis].map((seconds) => fmt((seconds * 1000) / runs)).join(', '),
+  };
+}
 
 async function main(): Promise<void> {
   await prepareTemplate();
@@ -90,11 +109,14 @@ async function main(): Promise<void> {
       bare: [] as number[],
       prisma: [] as number[],
     };
+    // CPU per run by component over the measured rounds (this process: the API, the
+    // worker and the HTTP client, or the baselines' producers and consumers).
+    const cpu = { platform: spent(db.name), bare: spent(db.name) };
     for (let i = 0; i < ROUNDS; i++) {
       samples.noop.push(await round.noop());
-      samples.bare.push(await round.bare());
+      samples.bare.push(await cpu.bare.during(round.bare, RUNS));
       samples.prisma.push(await round.prisma());
-      samples.platform.push(await round.platform());
+      samples.platform.push(await cpu.platform.during(round.platform, RUNS));
     }
     const c = median(samples.prisma);
     // (d) The API alone: the worker stops, so the same POSTs only queue their runs.
@@ -115,6 +137,9 @@ async function main(): Promise<void> {
     console.log(`(c) the same lifecycle through Prisma (floor):    ${fmt(c, 0)} /s (${fmt(c / b)} × (b))`);
     console.log(`(d) the platform's API alone (POSTs, no worker):  ${fmt(d, 0)} /s (${fmt(d / b)} × (b))`);
     console.log(`platform (API, worker, events, logs):             ${fmt(p, 0)} /s`);
+    console.log(
+      `CPU ms per run (node, postgres, redis): (b) ${cpu.bare.perRun()}; platform ${cpu.platform.perRun()}`,
+    );
     console.log(`platform / (a) = ${fmt(p / a)} ×`);
     console.log(`platform / (b) = ${fmt(p / b)} × (target ≥ 0.7 ×: ${p / b >= 0.7 ? 'met' : 'NOT met'})`);
   } finally {

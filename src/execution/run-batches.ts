@@ -5,12 +5,13 @@
  * batch costs one round trip. Data-modifying CTEs keep a run's row, its logs and its
  * events in that one statement. Every status change is still conditional, per run.
  *
- * RunsRepository groups the calls of one event-loop turn (byScopePerTurn) and runs
- * these inside the scope's transaction, under row-level security.
+ * RunsRepository groups the calls of one event-loop turn (byScopePerTurn); each batch
+ * is one ScopedDb.statement: its own transaction under the scope (row-level
+ * security), one round trip with its BEGIN and COMMIT.
  */
 import { v7 as uuidv7 } from 'uuid';
 import { Prisma, type ExecutionRun } from '../infra/database/generated/client';
-import type { Tx } from '../infra/database/tenant-scope';
+import type { ScopedDb, TenantScope } from '../infra/database/tenant-scope';
 import { sourcesOf } from './run-status';
 
 /** A root run to create (POST /entities/:id/runs). */
@@ -99,6 +100,26 @@ const RUN_FIELDS = Prisma.raw(
 
 const json = (value: unknown) => JSON.stringify(value);
 
+/** A run row as pg reads RUN_FIELDS (numeric and bigint as text), as Prisma types it. */
+type RunRow = Omit<
+  ExecutionRun,
+  'totalCostUsd' | 'reservedUsd' | 'budgetUsd' | 'totalTokens' | 'reservedTokens' | 'budgetTokens'
+> &
+  Record<'totalCostUsd' | 'reservedUsd' | 'totalTokens' | 'reservedTokens', string> &
+  Record<'budgetUsd' | 'budgetTokens', string | null>;
+
+function runOf(row: RunRow): ExecutionRun {
+  return {
+    ...row,
+    totalCostUsd: new Prisma.Decimal(row.totalCostUsd),
+    reservedUsd: new Prisma.Decimal(row.reservedUsd),
+    budgetUsd: row.budgetUsd === null ? null : new Prisma.Decimal(row.budgetUsd),
+    totalTokens: BigInt(row.totalTokens),
+    reservedTokens: BigInt(row.reservedTokens),
+    budgetTokens: row.budgetTokens === null ? null : BigInt(row.budgetTokens),
+  };
+}
+
 /**
  * Root runs and their QUEUED events: each company admitted once (not suspended, no
  * budget on its lineage spent), its runs inserted (a taken idempotency key skips its
@@ -106,7 +127,8 @@ const json = (value: unknown) => JSON.stringify(value);
  * order: the run (null: its key was taken), or why its company was refused.
  */
 export async function insertRootRuns(
-  tx: Tx,
+  db: ScopedDb,
+  scope: TenantScope,
   runs: NewRootRun[],
 ): Promise<{ run: ExecutionRun | null; suspended: boolean; exhausted: string | null }[]> {
   const input = runs.map((run, index) => ({
@@ -126,7 +148,9 @@ export async function insertRootRuns(
     budget_usd: run.budgetUsd?.toString() ?? null,
     budget_tokens: run.budgetTokens?.toString() ?? null,
   }));
-  const rows = await tx.$queryRaw<(ExecutionRun & { suspended: boolean; exhausted: string | null })[]>`
+  const rows = await db.statement<RunRow & { suspended: boolean; exhausted: string | null }>(
+    scope,
+    Prisma.sql`
     WITH input AS (
       SELECT * FROM jsonb_to_recordset(${json(input)}::jsonb) AS i(
         ord int, id uuid, company_id uuid, entity_id uuid, triggered_by uuid, is_test boolean, input_data jsonb,
@@ -153,40 +177,63 @@ export async function insertRootRuns(
     )
     SELECT v.suspended, v.exhausted, ${RUN_FIELDS}
       FROM input AS i JOIN verdict AS v USING (company_id) LEFT JOIN inserted AS r ON r.id = i.id
-     ORDER BY i.ord`;
+     ORDER BY i.ord`,
+  );
   return rows.map(({ suspended, exhausted, ...run }) => ({
-    run: run.id === null ? null : run,
+    run: run.id === null ? null : runOf(run),
     suspended,
     exhausted,
   }));
 }
 
+/** A run as a worker found it (claimRuns). */
+export interface ClaimedRun {
+  run: ExecutionRun;
+  /** This statement moved it QUEUED → RUNNING. */
+  started: boolean;
+  /** Its company, or one above it, is suspended: the run was not started. */
+  suspended: boolean;
+  /** The companies above its company (whose shared entities it may run). */
+  catalog: string[];
+}
+
 /**
- * The runs with these ids (as they were), and QUEUED → RUNNING with its event for
- * those of `toStart` still QUEUED (a conditional update: a run another worker or a
+ * The runs with these ids (as they were), their companies' lineage (suspension, the
+ * companies above), and QUEUED → RUNNING with its event for each run still QUEUED
+ * whose company is not suspended (a conditional update: a run another worker or a
  * cancel moved first is not started). A run started before (resumed after an
- * approval) keeps its first start time. `started` says which this statement started.
+ * approval) keeps its first start time.
  */
-export async function claimRuns(
-  tx: Tx,
-  companyIds: readonly string[],
-  ids: string[],
-  toStart: string[],
-): Promise<(ExecutionRun & { started: boolean })[]> {
-  return tx.$queryRaw<(ExecutionRun & { started: boolean })[]>`
+export async function claimRuns(db: ScopedDb, scope: TenantScope, ids: string[]): Promise<ClaimedRun[]> {
+  const rows = await db.statement<RunRow & { started: boolean; suspended: boolean; catalog: string[] }>(
+    scope,
+    Prisma.sql`
     WITH found AS (
       SELECT * FROM execution_runs
-       WHERE id = ANY (${ids}::uuid[]) AND company_id = ANY (${[...companyIds]}::uuid[])
+       WHERE id = ANY (${ids}::uuid[]) AND company_id = ANY (${[...scope.companyIds]}::uuid[])
+    ), lineage AS (
+      SELECT c.company_id, company_lineage_suspended(c.company_id) AS suspended,
+             ARRAY(SELECT company_ancestors(c.company_id))::text[] AS catalog
+        FROM (SELECT DISTINCT company_id FROM found) AS c
     ), started AS (
       UPDATE execution_runs AS u
          SET status = 'RUNNING', started_at = COALESCE(u.started_at, now()), updated_at = now()
-       WHERE u.id = ANY (${toStart}::uuid[]) AND u.id IN (SELECT id FROM found) AND u.status = 'QUEUED'
+       WHERE u.id = ANY (${ids}::uuid[]) AND u.status = 'QUEUED'
+         AND u.id IN (SELECT f.id FROM found AS f JOIN lineage AS l USING (company_id) WHERE NOT l.suspended)
       RETURNING u.id, u.company_id, COALESCE(u.root_run_id, u.id) AS root_run_id
     ), events AS (
       INSERT INTO run_events (company_id, run_id, root_run_id, type, data)
       SELECT company_id, id, root_run_id, 'run.status', '{"status":"RUNNING"}'::jsonb FROM started ORDER BY id
     )
-    SELECT ${RUN_FIELDS}, r.id IN (SELECT id FROM started) AS started FROM found AS r`;
+    SELECT ${RUN_FIELDS}, r.id IN (SELECT id FROM started) AS started, l.suspended, l.catalog
+      FROM found AS r JOIN lineage AS l USING (company_id)`,
+  );
+  return rows.map(({ started, suspended, catalog, ...run }) => ({
+    run: runOf(run),
+    started,
+    suspended,
+    catalog,
+  }));
 }
 
 /**
@@ -197,7 +244,8 @@ export async function claimRuns(
  * of the runs it moved.
  */
 export async function endRuns(
-  tx: Tx,
+  db: ScopedDb,
+  scope: TenantScope,
   endings: { run: RunRef; ending: RunEnding }[],
   logs: { run: RunRef; log: ToolLog }[],
   events: PendingEvent[],
@@ -238,7 +286,9 @@ export async function endRuns(
     data,
     step_key: stepKey ?? null,
   }));
-  const rows = await tx.$queryRaw<{ id: string }[]>`
+  const rows = await db.statement<{ id: string }>(
+    scope,
+    Prisma.sql`
     WITH logged AS (
       INSERT INTO tool_interaction_logs (id, company_id, run_id, step_key, tool_name, tool_kind, child_run_id,
                                          input_payload, output_payload, status, error_message, latency_ms, cost_usd)
@@ -272,6 +322,7 @@ export async function endRuns(
                   ELSE (v.run_id, v.step_key) IN (SELECT run_id, step_key FROM logged) END
        ORDER BY v.ord
     )
-    SELECT id::text AS id FROM ended`;
+    SELECT id::text AS id FROM ended`,
+  );
   return rows.map((row) => row.id);
 }

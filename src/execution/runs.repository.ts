@@ -20,6 +20,7 @@ import { BudgetExhausted } from '../billing/billing.errors';
 import {
   claimRuns,
   endRuns,
+  type ClaimedRun,
   insertRootRuns,
   type NewRootRun,
   type RunEnding,
@@ -142,12 +143,6 @@ async function moveInTx(
   return count > 0;
 }
 
-/** What a worker needs to start on a run (RunsRepository.claim). */
-export interface Claim {
-  run: ExecutionRun;
-  started: boolean;
-}
-
 interface EndKey {
   scope: TenantScope;
   run: Pick<ExecutionRun, 'id' | 'companyId' | 'rootRunId'>;
@@ -206,21 +201,19 @@ export class RunsRepository {
   private readonly rootCreates = byScopePerTurn<
     { scope: TenantScope; data: NewRootRun },
     ExecutionRun | null
-  >(
-    (scope, work) => this.db.run(scope, work),
-    async (tx, _scope, keys) => {
-      const answers = await insertRootRuns(
-        tx,
-        keys.map((key) => key.data),
-      );
-      // No stream can be waiting on a run that did not exist: nothing to publish.
-      return answers.map(({ run, suspended, exhausted }) => {
-        if (suspended) return new CompanySuspended();
-        if (exhausted !== null) return new BudgetExhausted(exhausted);
-        return run;
-      });
-    },
-  );
+  >(async (scope, keys) => {
+    const answers = await insertRootRuns(
+      this.db,
+      scope,
+      keys.map((key) => key.data),
+    );
+    // No stream can be waiting on a run that did not exist: nothing to publish.
+    return answers.map(({ run, suspended, exhausted }) => {
+      if (suspended) return new CompanySuspended();
+      if (exhausted !== null) return new BudgetExhausted(exhausted);
+      return run;
+    });
+  });
 
   /**
    * The child run of a parent's step, created once: the idempotency key
@@ -336,44 +329,41 @@ export class RunsRepository {
   }
 
   /**
-   * What a worker needs to start on a run: the run as it was, and its QUEUED → RUNNING
-   * start when `start` (a conditional update with its event; `started` says whether
-   * this call made it).
+   * What a worker needs to start on a run (claimRuns): the run as it was, its
+   * company's lineage (suspended; the catalog above it), and its QUEUED → RUNNING
+   * start unless the company is suspended (a conditional update with its event;
+   * `started` says whether this call made it). `scope` is the run's company.
    *
-   * Jobs that start together share one statement (claimRuns) in the transaction of
-   * their scope (byScopePerTurn). Two claims of one run in a batch start it once: the
-   * first is told it started it.
+   * Jobs that start together share one statement in the transaction of their scope
+   * (byScopePerTurn). Two claims of one run in a batch start it once: the first is
+   * told it started it.
    */
-  async claim(scope: TenantScope, runId: string, start: boolean): Promise<Claim | null> {
-    const found = await this.claims.load({ scope, runId, start });
+  async claim(scope: TenantScope, runId: string): Promise<ClaimedRun | null> {
+    const found = await this.claims.load({ scope, runId });
     if (found?.started) await this.bus.publish(found.run.rootRunId ?? found.run.id);
     return found;
   }
 
-  private readonly claims = byScopePerTurn(
-    (scope, work) => this.db.run(scope, work),
-    async (tx, scope, keys: { scope: TenantScope; runId: string; start: boolean }[]) => {
-      const runs = new Map(
-        (
-          await claimRuns(
-            tx,
-            scope.companyIds,
-            keys.map((key) => key.runId),
-            keys.filter((key) => key.start).map((key) => key.runId),
-          )
-        ).map(({ started, ...run }) => [run.id, { run, started }]),
-      );
-      const told = new Set<string>();
-      return keys.map((key): Claim | null => {
-        const found = runs.get(key.runId);
-        if (!found) return null;
-        // Told once per run; each claim gets its own copy (the executor keeps per-run state by object).
-        const started = key.start && found.started && !told.has(key.runId);
-        if (started) told.add(key.runId);
-        return { run: { ...found.run }, started };
-      });
-    },
-  );
+  private readonly claims = byScopePerTurn(async (scope, keys: { scope: TenantScope; runId: string }[]) => {
+    const runs = new Map(
+      (
+        await claimRuns(
+          this.db,
+          scope,
+          keys.map((key) => key.runId),
+        )
+      ).map((found) => [found.run.id, found]),
+    );
+    const told = new Set<string>();
+    return keys.map((key): ClaimedRun | null => {
+      const found = runs.get(key.runId);
+      if (!found) return null;
+      // Told once per run; each claim gets its own copy (the executor keeps per-run state by object).
+      const started = found.started && !told.has(key.runId);
+      if (started) told.add(key.runId);
+      return { ...found, run: { ...found.run }, started };
+    });
+  });
 
   /**
    * A run and its direct children (id, entity, status). Reads of one scope that arrive
@@ -446,30 +436,28 @@ export class RunsRepository {
     return moved;
   }
 
-  private readonly ends = byScopePerTurn(
-    (scope, work) => this.db.run(scope, work),
-    async (tx, _scope, keys: EndKey[]) => {
-      // One ending per run (a second one of the same run finds it moved already).
-      const first = keys.filter((key, i) => keys.findIndex((other) => other.run.id === key.run.id) === i);
-      const moved = new Set(
-        await endRuns(
-          tx,
-          first,
-          keys.flatMap(({ run, logs }) => logs.map((log) => ({ run, log }))),
-          keys.flatMap(({ run, logs, ending, event }) => [
-            ...logs.map((log) => ({
-              run,
-              type: 'tool.call',
-              data: toolCallEvent(log),
-              stepKey: log.stepKey,
-            })),
-            { run, type: 'run.status', data: { status: ending.status, ...event } },
-          ]),
-        ),
-      );
-      return keys.map((key) => first.includes(key) && moved.has(key.run.id));
-    },
-  );
+  private readonly ends = byScopePerTurn(async (scope, keys: EndKey[]) => {
+    // One ending per run (a second one of the same run finds it moved already).
+    const first = keys.filter((key, i) => keys.findIndex((other) => other.run.id === key.run.id) === i);
+    const moved = new Set(
+      await endRuns(
+        this.db,
+        scope,
+        first,
+        keys.flatMap(({ run, logs }) => logs.map((log) => ({ run, log }))),
+        keys.flatMap(({ run, logs, ending, event }) => [
+          ...logs.map((log) => ({
+            run,
+            type: 'tool.call',
+            data: toolCallEvent(log),
+            stepKey: log.stepKey,
+          })),
+          { run, type: 'run.status', data: { status: ending.status, ...event } },
+        ]),
+      ),
+    );
+    return keys.map((key) => first.includes(key) && moved.has(key.run.id));
+  });
 
   /** See transitionInTx: a conditional status update with its event. */
   transition(

@@ -1,7 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { v7 as uuidv7 } from 'uuid';
 import { z } from 'zod';
-import type { Company, CompanyStatus, CompanyType, Prisma } from '../infra/database/generated/client';
+import {
+  Prisma,
+  type Company,
+  type CompanyStatus,
+  type CompanyType,
+} from '../infra/database/generated/client';
 import { loaderPerTurn } from '../infra/database/batched';
 import { ScopedDb, type TenantScope } from '../infra/database/tenant-scope';
 
@@ -90,10 +95,10 @@ export class CompaniesRepository {
   }
 
   private readonly lineages = loaderPerTurn(async (companyIds: readonly string[]) => {
-    const rows = await this.db.unscoped.$queryRaw<unknown[]>`
+    const rows = await this.db.rows(Prisma.sql`
       SELECT c.id::text AS id, ARRAY(SELECT company_ancestors(c.id)) AS ancestors,
              company_lineage_suspended(c.id) AS suspended
-        FROM unnest(${[...companyIds]}::uuid[]) AS c(id)`;
+        FROM unnest(${[...companyIds]}::uuid[]) AS c(id)`);
     const found = new Map(
       z
         .array(lineageRow)

@@ -1,3 +1,4 @@
+import { Prisma } from '../../src/infra/database/generated/client';
 import { PrismaService } from '../../src/infra/database/prisma.service';
 import { openingScope, uuidArrayLiteral } from '../../src/infra/database/scope-in-begin';
 import { ScopedDb, type TenantScope } from '../../src/infra/database/tenant-scope';
@@ -177,5 +178,52 @@ describe('scoped transactions', () => {
     await scoped.read(tenants[0].scope, () => Promise.resolve());
     await scoped.run(tenants[1].scope, () => Promise.resolve());
     expect(await visibleRuns(tenants[1].scope)).toEqual([...tenants[1].runIds].sort());
+  });
+
+  describe('one statement around Prisma (ScopedDb.statement)', () => {
+    const statusOf = async (id: string) =>
+      (await db.admin.executionRun.findUniqueOrThrow({ where: { id } })).status;
+
+    it('runs under its scope alone, interleaved with Prisma transactions on the same connection', async () => {
+      const [a, b] = tenants;
+      const seen = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          i % 3 === 2
+            ? visibleRuns(b.scope)
+            : scoped
+                .statement<{ id: string }>(
+                  i % 2 ? b.scope : a.scope,
+                  Prisma.sql`SELECT id::text AS id FROM execution_runs`,
+                )
+                .then((rows) => rows.map((row) => row.id).sort()),
+        ),
+      );
+      seen.forEach((ids, i) => expect(ids).toEqual([...(i % 3 === 2 || i % 2 ? b : a).runIds].sort()));
+    });
+
+    it('commits what it wrote, and writes nothing outside its scope', async () => {
+      const [a, b] = tenants;
+      const moved = await scoped.statement<{ id: string }>(
+        a.scope,
+        Prisma.sql`UPDATE execution_runs SET status = 'CANCELLED'
+                    WHERE id = ANY (${[a.runIds[0], b.runIds[0]]}::uuid[]) RETURNING id::text AS id`,
+      );
+      expect(moved).toEqual([{ id: a.runIds[0] }]);
+      expect(await statusOf(a.runIds[0])).toBe('CANCELLED');
+      expect(await statusOf(b.runIds[0])).toBe('QUEUED');
+    });
+
+    it('a statement Postgres refuses rolls back whole, and the connection serves the next one', async () => {
+      const [, b] = tenants;
+      await expect(
+        scoped.statement(
+          b.scope,
+          Prisma.sql`WITH moved AS (UPDATE execution_runs SET status = 'CANCELLED' WHERE id = ${b.runIds[1]}::uuid RETURNING id)
+                     SELECT (SELECT count(*) FROM moved) / 0 AS boom`,
+        ),
+      ).rejects.toThrow(/division by zero/);
+      expect(await statusOf(b.runIds[1])).toBe('QUEUED');
+      expect(await visibleRuns(b.scope)).toEqual([...b.runIds].sort());
+    });
   });
 });

@@ -40,14 +40,14 @@ type Scoped = { scope: TenantScope };
 type Open = <T>(scope: TenantScope, work: (tx: Tx) => Promise<T>) => Promise<T>;
 
 /**
- * Calls made under callers' scopes, batched per turn (loaderPerTurn): one transaction
- * per distinct scope in the batch, since row-level security is set per transaction.
- * `work` gets a scope's keys and answers each, in order; an Error answers that key's
- * call by rejecting it, and leaves the others of the batch alone.
+ * Calls made under callers' scopes, batched per turn (loaderPerTurn), grouped by
+ * scope: `work` runs once per distinct scope in the batch (in a transaction of that
+ * scope, since row-level security is set per transaction). It gets the scope's keys
+ * and answers each, in order; an Error answers that key's call by rejecting it, and
+ * leaves the others of the batch alone. `work` failing fails its scope's calls.
  */
 export function byScopePerTurn<K extends Scoped, V>(
-  open: Open,
-  work: (tx: Tx, scope: TenantScope, keys: K[]) => Promise<(V | Error)[]>,
+  work: (scope: TenantScope, keys: K[]) => Promise<(V | Error)[]>,
   keyOf?: (key: K) => string,
 ): DataLoader<K, V> {
   return loaderPerTurn<K, V>(async (keys: readonly K[]) => {
@@ -60,7 +60,7 @@ export function byScopePerTurn<K extends Scoped, V>(
     await Promise.all(
       [...groups.values()].map(async (group) => {
         try {
-          group.answers = await open(group.scope, (tx) => work(tx, group.scope, group.keys));
+          group.answers = await work(group.scope, group.keys);
         } catch (error) {
           // The scope's transaction failed: every call in it fails with its error.
           group.answers = group.keys.map(() => (error instanceof Error ? error : new Error(String(error))));
@@ -74,8 +74,8 @@ export function byScopePerTurn<K extends Scoped, V>(
 }
 
 /**
- * Reads by id under callers' scopes, batched per turn (byScopePerTurn). `read` gets a
- * scope's distinct ids and returns what it found by id; an id it did not find
+ * Reads by id under callers' scopes, batched per turn (byScopePerTurn), one `open`
+ * transaction per scope. `read` gets a scope's distinct ids and returns what it found by id; an id it did not find
  * (missing, or outside the scope) answers null.
  */
 export function readsByIdPerTurn<V>(
@@ -83,13 +83,9 @@ export function readsByIdPerTurn<V>(
   read: (tx: Tx, scope: TenantScope, ids: string[]) => Promise<Map<string, V>>,
 ): DataLoader<{ scope: TenantScope; id: string }, V | null> {
   return byScopePerTurn(
-    open,
-    async (tx, scope, keys: { scope: TenantScope; id: string }[]) => {
-      const found = await read(
-        tx,
-        scope,
-        keys.map((key) => key.id),
-      );
+    async (scope, keys: { scope: TenantScope; id: string }[]) => {
+      const ids = keys.map((key) => key.id);
+      const found = await open(scope, (tx) => read(tx, scope, ids));
       return keys.map((key) => found.get(key.id) ?? null);
     },
     ({ scope, id }) => `${scopeKey(scope)}|${id}`,

@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import type { Prisma } from './generated/client';
 import { PrismaService } from './prisma.service';
-import { openingScope, uuidArrayLiteral } from './scope-in-begin';
+import { DatabaseError, type QueryResult } from 'pg';
+import { inOneWrite, openingScope, uuidArrayLiteral, type Opening } from './scope-in-begin';
 
 /**
  * The companies a caller (or a worker acting for a run) may touch. Every
@@ -16,6 +17,15 @@ export interface TenantScope {
 }
 
 export type Tx = Prisma.TransactionClient;
+
+/** What the BEGIN of a transaction under `scope` carries (scope-in-begin.ts). */
+function openingOf(scope: TenantScope, readOnly: boolean): Opening {
+  return {
+    companyIds: uuidArrayLiteral(scope.companyIds),
+    catalogCompanyIds: uuidArrayLiteral(scope.catalogCompanyIds ?? []),
+    readOnly,
+  };
+}
 
 /**
  * Opens a transaction bound to a scope: `app.company_ids` is set for the
@@ -37,15 +47,48 @@ export class ScopedDb {
     return this.open(scope, true, work);
   }
 
+  /**
+   * One statement in a transaction of its own under `scope`, in one round trip: its
+   * BEGIN (with the scope), the statement (a prepared statement of the connection)
+   * and COMMIT are written together, since the pool pipelines, and Prisma is not in
+   * the way. For the run lifecycle's batched writes (run-batches.ts); the rows come
+   * as pg reads them (numeric and bigint as strings). The statement failing rolls
+   * the transaction back (Postgres answers its COMMIT with ROLLBACK).
+   */
+  async statement<R extends object>(scope: TenantScope, query: Prisma.Sql): Promise<R[]> {
+    const client = await (await this.prisma.pool()).connect();
+    const sent = openingScope.run(openingOf(scope, false), () =>
+      inOneWrite(client, () => [
+        client.query({ text: 'BEGIN' }),
+        client.query<R>(this.prepared(query)),
+        client.query({ text: 'COMMIT' }),
+      ]),
+    );
+    const settled = await Promise.allSettled(sent);
+    const failure = settled.find((outcome) => outcome.status === 'rejected');
+    // Postgres refusing the statement leaves the connection sound; anything else (a
+    // broken socket) must not hand it to the next caller.
+    const broken = failure !== undefined && !(failure.reason instanceof DatabaseError);
+    client.release(broken ? (failure.reason as Error) : undefined);
+    if (failure) throw failure.reason;
+    return (settled[1] as PromiseFulfilledResult<QueryResult<R>>).value.rows;
+  }
+
+  /** One statement outside any transaction and scope (SECURITY DEFINER lookups), on
+   *  the pool under Prisma; rows as pg reads them. */
+  async rows<R extends object>(query: Prisma.Sql): Promise<R[]> {
+    return (await (await this.prisma.pool()).query<R>(this.prepared(query))).rows;
+  }
+
+  private prepared(query: Prisma.Sql) {
+    const text = query.text;
+    return { name: this.prisma.statementName({ sql: text }), text, values: query.values };
+  }
+
   private open<T>(scope: TenantScope, readOnly: boolean, work: (tx: Tx) => Promise<T>): Promise<T> {
-    const opening = {
-      companyIds: uuidArrayLiteral(scope.companyIds),
-      catalogCompanyIds: uuidArrayLiteral(scope.catalogCompanyIds ?? []),
-      readOnly,
-    };
     // The store is read once, by the BEGIN of this transaction; work inside runs
     // outside it so a nested transaction (another scope) cannot inherit it.
-    return openingScope.run(opening, () =>
+    return openingScope.run(openingOf(scope, readOnly), () =>
       this.prisma.$transaction((tx) => openingScope.exit(() => work(tx))),
     );
   }
