@@ -10,7 +10,7 @@
  * security), one round trip with its BEGIN and COMMIT.
  */
 import { v7 as uuidv7 } from 'uuid';
-import { Prisma, type ExecutionRun } from '../infra/database/generated/client';
+import { Prisma, type ExecutionRun, type HierarchicalEntity } from '../infra/database/generated/client';
 import type { ScopedDb, TenantScope } from '../infra/database/tenant-scope';
 import { sourcesOf } from './run-status';
 
@@ -98,6 +98,46 @@ const RUN_FIELDS = Prisma.raw(
     .join(', '),
 );
 
+const ENTITY_COLUMNS: Record<keyof HierarchicalEntity, string> = {
+  id: 'id::text',
+  companyId: 'company_id::text',
+  parentId: 'parent_id::text',
+  type: 'type',
+  name: 'name',
+  displayName: 'display_name',
+  description: 'description',
+  version: 'version',
+  status: 'status',
+  tags: 'tags',
+  identity: 'identity',
+  hierarchy: 'hierarchy',
+  logicGate: 'logic_gate',
+  planning: 'planning',
+  capabilities: 'capabilities',
+  governance: 'governance',
+  ioContract: 'io_contract',
+  observability: 'observability',
+  metadataExtensions: 'metadata_extensions',
+  createdBy: 'created_by::text',
+  createdAt: 'created_at',
+  updatedAt: 'updated_at',
+};
+
+/** Every column of entity `e`, as `entity.<field>`. */
+const ENTITY_FIELDS = Prisma.raw(
+  Object.entries(ENTITY_COLUMNS)
+    .map(([field, column]) => `e.${column} AS "entity.${field}"`)
+    .join(', '),
+);
+
+/** The entity of a row selecting ENTITY_FIELDS (null when the join found none). */
+function entityOf(row: Record<string, unknown>): HierarchicalEntity | null {
+  if (row['entity.id'] === null) return null;
+  return Object.fromEntries(
+    Object.keys(ENTITY_COLUMNS).map((field) => [field, row[`entity.${field}`]]),
+  ) as HierarchicalEntity;
+}
+
 const json = (value: unknown) => JSON.stringify(value);
 
 /** A run row as pg reads RUN_FIELDS (numeric and bigint as text), as Prisma types it. */
@@ -109,8 +149,11 @@ type RunRow = Omit<
   Record<'budgetUsd' | 'budgetTokens', string | null>;
 
 function runOf(row: RunRow): ExecutionRun {
+  const run = Object.fromEntries(
+    Object.keys(RUN_COLUMNS).map((field) => [field, row[field as keyof RunRow]]),
+  );
   return {
-    ...row,
+    ...(run as RunRow),
     totalCostUsd: new Prisma.Decimal(row.totalCostUsd),
     reservedUsd: new Prisma.Decimal(row.reservedUsd),
     budgetUsd: row.budgetUsd === null ? null : new Prisma.Decimal(row.budgetUsd),
@@ -189,31 +232,31 @@ export async function insertRootRuns(
 /** A run as a worker found it (claimRuns). */
 export interface ClaimedRun {
   run: ExecutionRun;
+  /** Its entity as the scope sees it (null when no longer visible). */
+  entity: HierarchicalEntity | null;
   /** This statement moved it QUEUED → RUNNING. */
   started: boolean;
   /** Its company, or one above it, is suspended: the run was not started. */
   suspended: boolean;
-  /** The companies above its company (whose shared entities it may run). */
-  catalog: string[];
 }
 
 /**
- * The runs with these ids (as they were), their companies' lineage (suspension, the
- * companies above), and QUEUED → RUNNING with its event for each run still QUEUED
- * whose company is not suspended (a conditional update: a run another worker or a
- * cancel moved first is not started). A run started before (resumed after an
- * approval) keeps its first start time.
+ * The runs with these ids (as they were) with their entities as the scope sees them
+ * (its own, or shared by a company of its catalog), whether their companies' lineage
+ * is suspended, and QUEUED → RUNNING with its event for each run still QUEUED whose
+ * company is not suspended (a conditional update: a run another worker or a cancel
+ * moved first is not started). A run started before (resumed after an approval)
+ * keeps its first start time.
  */
 export async function claimRuns(db: ScopedDb, scope: TenantScope, ids: string[]): Promise<ClaimedRun[]> {
-  const rows = await db.statement<RunRow & { started: boolean; suspended: boolean; catalog: string[] }>(
+  const rows = await db.statement<RunRow & { started: boolean; suspended: boolean }>(
     scope,
     Prisma.sql`
     WITH found AS (
       SELECT * FROM execution_runs
        WHERE id = ANY (${ids}::uuid[]) AND company_id = ANY (${[...scope.companyIds]}::uuid[])
     ), lineage AS (
-      SELECT c.company_id, company_lineage_suspended(c.company_id) AS suspended,
-             ARRAY(SELECT company_ancestors(c.company_id))::text[] AS catalog
+      SELECT c.company_id, company_lineage_suspended(c.company_id) AS suspended
         FROM (SELECT DISTINCT company_id FROM found) AS c
     ), started AS (
       UPDATE execution_runs AS u
@@ -225,14 +268,19 @@ export async function claimRuns(db: ScopedDb, scope: TenantScope, ids: string[])
       INSERT INTO run_events (company_id, run_id, root_run_id, type, data)
       SELECT company_id, id, root_run_id, 'run.status', '{"status":"RUNNING"}'::jsonb FROM started ORDER BY id
     )
-    SELECT ${RUN_FIELDS}, r.id IN (SELECT id FROM started) AS started, l.suspended, l.catalog
-      FROM found AS r JOIN lineage AS l USING (company_id)`,
+    SELECT ${RUN_FIELDS}, r.id IN (SELECT id FROM started) AS started, l.suspended, ${ENTITY_FIELDS}
+      FROM found AS r JOIN lineage AS l USING (company_id)
+      LEFT JOIN hierarchical_entities AS e
+        ON e.id = r.entity_id
+       AND (e.company_id = ANY (${[...scope.companyIds]}::uuid[])
+            OR (e.company_id = ANY (${[...(scope.catalogCompanyIds ?? [])]}::uuid[])
+                AND e.metadata_extensions -> 'shared' = 'true'::jsonb))`,
   );
-  return rows.map(({ started, suspended, catalog, ...run }) => ({
-    run: runOf(run),
+  return rows.map(({ started, suspended, ...row }) => ({
+    run: runOf(row),
+    entity: entityOf(row),
     started,
     suspended,
-    catalog,
   }));
 }
 

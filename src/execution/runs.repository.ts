@@ -329,10 +329,10 @@ export class RunsRepository {
   }
 
   /**
-   * What a worker needs to start on a run (claimRuns): the run as it was, its
-   * company's lineage (suspended; the catalog above it), and its QUEUED → RUNNING
-   * start unless the company is suspended (a conditional update with its event;
-   * `started` says whether this call made it). `scope` is the run's company.
+   * What a worker needs to start on a run (claimRuns): the run as it was, its entity
+   * as `scope` sees it, whether its company is suspended, and its QUEUED → RUNNING
+   * start unless it is (a conditional update with its event; `started` says whether
+   * this call made it). `scope` is the run's company and its catalog.
    *
    * Jobs that start together share one statement in the transaction of their scope
    * (byScopePerTurn). Two claims of one run in a batch start it once: the first is

@@ -97,6 +97,25 @@ export class CompaniesService {
     return { scope: { companyIds: [companyId], catalogCompanyIds: ancestors }, suspended };
   }
 
+  /**
+   * The scope a worker claims a run of `companyId` in: that company, and the companies
+   * above it for catalog entities. A company is never moved, so the companies above it
+   * never change: they are looked up once per process. Suspension is not part of it
+   * (it changes; the claim reads it).
+   */
+  async workerScope(companyId: string): Promise<TenantScope> {
+    let catalog = this.catalogs.get(companyId);
+    if (!catalog) {
+      catalog = (await this.companies.lineage(companyId)).ancestors;
+      // Bounded: a process working for very many companies forgets and looks up again.
+      if (this.catalogs.size >= 10_000) this.catalogs.clear();
+      this.catalogs.set(companyId, catalog);
+    }
+    return { companyIds: [companyId], catalogCompanyIds: catalog };
+  }
+
+  private readonly catalogs = new Map<string, string[]>();
+
   /** The company (404 outside scope) and every company below it in scope, flat. */
   async subtree(caller: Caller, id: string): Promise<Company[]> {
     await this.get(caller, id);

@@ -273,6 +273,37 @@ describe('runs', () => {
     }
   });
 
+  it('runs a catalog entity in the caller’s company, and no longer once it is unshared', async () => {
+    const platform = await db.admin.company.findFirstOrThrow({ where: { type: 'APP' } });
+    const shared = () =>
+      createEntity(db.admin, {
+        companyId: platform.id,
+        type: 'ACTION',
+        status: 'ACTIVE',
+        shared: true,
+        capabilities: { action: { kind: 'builtin', name: 'math.evaluate', args: { expression: '6 * 7' } } },
+      });
+    const kept = await shared();
+    const withdrawn = await shared();
+    await worker.close();
+    const first = await start(kept.id, { input: {} });
+    const second = await start(withdrawn.id, { input: {} });
+    expect([first.statusCode, second.statusCode]).toEqual([202, 202]);
+    expect(first.json().companyId).toBe(tenantId);
+    // Unshared while its run waits: the worker no longer sees it.
+    await db.admin.hierarchicalEntity.update({
+      where: { id: withdrawn.id },
+      data: { metadataExtensions: {} },
+    });
+    worker = await startWorker(db);
+
+    expect(await finished(first.json().id)).toMatchObject({ status: 'COMPLETED', resultData: 42 });
+    expect(await finished(second.json().id)).toMatchObject({
+      status: 'FAILED',
+      errorCode: 'ENTITY_NOT_FOUND',
+    });
+  });
+
   it('cancels a queued run; cancelling again is 409', async () => {
     await worker.close();
     try {

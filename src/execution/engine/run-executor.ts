@@ -13,6 +13,7 @@ import { JOB_OPTIONS, Jobs, type JobPayloads } from '../../infra/queue/jobs';
 import { QueueName } from '../../infra/queue/queue-names';
 import { AppConfig } from '../../infra/config/config';
 import { EgressRefused, guardedFetch, parseAllowPrivate } from '../../infra/net/egress';
+import { CompaniesService } from '../../tenancy/companies.service';
 import { contractViolations } from '../contract';
 import { RunFailure } from '../execution.errors';
 import { isTerminal } from '../run-status';
@@ -170,6 +171,7 @@ export class RunExecutor {
   constructor(
     private readonly runs: RunsRepository,
     private readonly entities: EntitiesService,
+    private readonly companies: CompaniesService,
     private readonly llm: LlmGateway,
     private readonly ledger: Ledger,
     private readonly approvals: ApprovalsRepository,
@@ -187,14 +189,13 @@ export class RunExecutor {
   private readonly adds: AddJob;
 
   async execute(runId: string, companyId: string): Promise<void> {
-    // One statement: the run, its company's lineage and (unless suspended) its QUEUED
-    // → RUNNING start; then its entity as the run's scope sees it (null when no
-    // longer visible), the catalog above its company included.
-    const claimed = await this.runs.claim({ companyIds: [companyId] }, runId);
-    if (!claimed || isTerminal(claimed.run.status)) return;
-    const { suspended } = claimed;
-    const scope: TenantScope = { companyIds: [companyId], catalogCompanyIds: claimed.catalog };
-    const claim = { ...claimed, entity: await this.entities.findForRun(scope, claimed.run.entityId) };
+    // One statement: the run, its entity as the run's scope sees it (the catalog above
+    // its company included), whether the company is suspended, and unless it is the
+    // run's QUEUED → RUNNING start.
+    const scope = await this.companies.workerScope(companyId);
+    const claim = await this.runs.claim(scope, runId);
+    if (!claim || isTerminal(claim.run.status)) return;
+    const { suspended } = claim;
     // The job continues the run's trace: model calls (the SDK's spans), tool calls and
     // queries below are children of this span.
     await inSpan(
