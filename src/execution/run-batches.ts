@@ -56,6 +56,15 @@ export interface PendingEvent {
   stepKey?: string;
 }
 
+/** A select list of `alias`'s columns, each named `prefix` + its Prisma field. */
+function selectAs(alias: string, columns: Record<string, string>, prefix = ''): Prisma.Sql {
+  return Prisma.raw(
+    Object.entries(columns)
+      .map(([field, column]) => `${alias}.${column} AS "${prefix}${field}"`)
+      .join(', '),
+  );
+}
+
 const RUN_COLUMNS: Record<keyof ExecutionRun, string> = {
   id: 'id::text',
   companyId: 'company_id::text',
@@ -92,11 +101,7 @@ const RUN_COLUMNS: Record<keyof ExecutionRun, string> = {
 
 /** Every column of run `r`, named as Prisma names its fields: a raw row selecting these
  *  is an ExecutionRun as Prisma reads it (numeric → Decimal, bigint, Date, JSON). */
-const RUN_FIELDS = Prisma.raw(
-  Object.entries(RUN_COLUMNS)
-    .map(([field, column]) => `r.${column} AS "${field}"`)
-    .join(', '),
-);
+const RUN_FIELDS = selectAs('r', RUN_COLUMNS);
 
 const ENTITY_COLUMNS: Record<keyof HierarchicalEntity, string> = {
   id: 'id::text',
@@ -124,11 +129,7 @@ const ENTITY_COLUMNS: Record<keyof HierarchicalEntity, string> = {
 };
 
 /** Every column of entity `e`, as `entity.<field>`. */
-const ENTITY_FIELDS = Prisma.raw(
-  Object.entries(ENTITY_COLUMNS)
-    .map(([field, column]) => `e.${column} AS "entity.${field}"`)
-    .join(', '),
-);
+const ENTITY_FIELDS = selectAs('e', ENTITY_COLUMNS, 'entity.');
 
 /** The entity of a row selecting ENTITY_FIELDS (null when the join found none). */
 function entityOf(row: Record<string, unknown>): HierarchicalEntity | null {

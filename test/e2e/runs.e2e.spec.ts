@@ -184,7 +184,8 @@ describe('runs', () => {
     ).toBe(2);
   });
 
-  it('refuses runs of a suspended company with 423', async () => {
+  /** An app admin's headers, and an entity of a suspended tenant they can see. */
+  const suspendedTenant = async () => {
     const platform = await db.admin.company.findFirstOrThrow({ where: { type: 'APP' } });
     const admin = bearer(
       await login(app, (await createUser(db.admin, { companyId: platform.id, role: 'app_admin' })).email),
@@ -199,6 +200,11 @@ describe('runs', () => {
       type: 'ACTION',
       status: 'ACTIVE',
     });
+    return { admin, entity };
+  };
+
+  it('refuses runs of a suspended company with 423', async () => {
+    const { admin, entity } = await suspendedTenant();
     const response = await app.inject({
       method: 'POST',
       url: `/api/v1/entities/${entity.id}/runs`,
@@ -209,20 +215,7 @@ describe('runs', () => {
   });
 
   it('gives each of runs posted together its own answer: keys, refusals and scopes', async () => {
-    const platform = await db.admin.company.findFirstOrThrow({ where: { type: 'APP' } });
-    const admin = bearer(
-      await login(app, (await createUser(db.admin, { companyId: platform.id, role: 'app_admin' })).email),
-    );
-    const suspended = await createCompany(db.admin, {
-      type: 'TENANT',
-      parentId: platform.id,
-      status: 'suspended',
-    });
-    const refusedEntity = await createEntity(db.admin, {
-      companyId: suspended.id,
-      type: 'ACTION',
-      status: 'ACTIVE',
-    });
+    const { admin, entity: refusedEntity } = await suspendedTenant();
     const entity = await builtin('time.now', {});
     await worker.close();
     const post = (entityId: string, body: object, extra: Record<string, string> = {}) =>
