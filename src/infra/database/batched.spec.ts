@@ -1,4 +1,4 @@
-import { loaderPerTurn } from './batched';
+import { byScopePerTurn, loaderPerTurn } from './batched';
 
 describe('loaderPerTurn', () => {
   it('answers the calls of one turn with one load of their distinct keys', async () => {
@@ -37,5 +37,41 @@ describe('loaderPerTurn', () => {
 
     expect(await loader.load('a')).toBe(1);
     expect(await loader.load('a')).toBe(2);
+  });
+});
+
+describe('byScopePerTurn', () => {
+  const tenant = (id: string) => ({ companyIds: [id] });
+
+  it('runs one batch per scope and answers each call', async () => {
+    const batches: string[][] = [];
+    const loader = byScopePerTurn((scope, keys: { scope: { companyIds: string[] }; n: number }[]) => {
+      batches.push(keys.map((key) => `${scope.companyIds[0]}:${key.n}`));
+      return Promise.resolve(keys.map((key) => key.n * 10));
+    });
+
+    const answers = await Promise.all(
+      [1, 2, 3, 4].map((n) => loader.load({ scope: tenant(n % 2 ? 'a' : 'b'), n })),
+    );
+
+    expect(answers).toEqual([10, 20, 30, 40]);
+    expect(batches.sort()).toEqual([
+      ['a:1', 'a:3'],
+      ['b:2', 'b:4'],
+    ]);
+  });
+
+  it('tries each call of a failed batch alone, so one bad call fails only itself', async () => {
+    const loader = byScopePerTurn((_scope, keys: { scope: { companyIds: string[] }; n: number }[]) =>
+      keys.some((key) => key.n === 13)
+        ? Promise.reject(new Error('refused: 13'))
+        : Promise.resolve(keys.map((key) => key.n)),
+    );
+
+    const answers = await Promise.allSettled([12, 13, 14].map((n) => loader.load({ scope: tenant('a'), n })));
+
+    expect(
+      answers.map((answer) => (answer.status === 'fulfilled' ? answer.value : String(answer.reason))),
+    ).toEqual([12, 'Error: refused: 13', 14]);
   });
 });

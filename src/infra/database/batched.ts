@@ -35,6 +35,8 @@ export function loaderPerTurn<K, V>(
 const scopeKey = (scope: TenantScope) =>
   `${scope.companyIds.join(',')}|${(scope.catalogCompanyIds ?? []).join(',')}`;
 
+const asError = (error: unknown) => (error instanceof Error ? error : new Error(String(error)));
+
 /** Work of one turn under callers' scopes: each key carries the scope it runs in. */
 type Scoped = { scope: TenantScope };
 type Open = <T>(scope: TenantScope, work: (tx: Tx) => Promise<T>) => Promise<T>;
@@ -44,7 +46,8 @@ type Open = <T>(scope: TenantScope, work: (tx: Tx) => Promise<T>) => Promise<T>;
  * scope: `work` runs once per distinct scope in the batch (in a transaction of that
  * scope, since row-level security is set per transaction). It gets the scope's keys
  * and answers each, in order; an Error answers that key's call by rejecting it, and
- * leaves the others of the batch alone. `work` failing fails its scope's calls.
+ * leaves the others of the batch alone. When `work` fails for a batch, each of its
+ * keys is tried again alone, so only the calls that fail on their own fail.
  */
 export function byScopePerTurn<K extends Scoped, V>(
   work: (scope: TenantScope, keys: K[]) => Promise<(V | Error)[]>,
@@ -62,8 +65,15 @@ export function byScopePerTurn<K extends Scoped, V>(
         try {
           group.answers = await work(group.scope, group.keys);
         } catch (error) {
-          // The scope's transaction failed: every call in it fails with its error.
-          group.answers = group.keys.map(() => (error instanceof Error ? error : new Error(String(error))));
+          // The batch failed whole (its transaction rolled back, nothing was written).
+          // One bad call (a row Postgres refuses) must not fail the calls that merely
+          // arrived with it: each is tried again on its own.
+          group.answers =
+            group.keys.length === 1
+              ? [asError(error)]
+              : await Promise.all(
+                  group.keys.map((key) => work(group.scope, [key]).then((one) => one[0], asError)),
+                );
         }
       }),
     );
