@@ -9,6 +9,7 @@ import {
   type HierarchicalEntity,
 } from '../infra/database/generated/client';
 import { readsByIdPerTurn } from '../infra/database/batched';
+import { ENTITY_FIELDS, entityOf, visibleTo } from './entity-rows';
 import { ScopedDb, type TenantScope } from '../infra/database/tenant-scope';
 import { EntityVersionExists } from './entities.errors';
 
@@ -133,20 +134,22 @@ export class EntitiesRepository {
   }
 
   /** The entity if the scope sees it (own or catalog). Reads of one scope that arrive
-   *  together share one query (readsByIdPerTurn). */
+   *  together share one statement (readsByIdPerTurn), read-only, sent around Prisma
+   *  in one round trip (ScopedDb.statement): every POST of a run makes this read. */
   findVisible(scope: TenantScope, id: string): Promise<HierarchicalEntity | null> {
     return this.visibleReads.load({ scope, id });
   }
 
-  private readonly visibleReads = readsByIdPerTurn(
-    (scope, work) => this.db.read(scope, work),
-    async (tx, scope, ids) => {
-      const rows = await tx.hierarchicalEntity.findMany({
-        where: { AND: [{ id: { in: ids } }, visible(scope)] },
-      });
-      return new Map(rows.map((row) => [row.id, row]));
-    },
-  );
+  private readonly visibleReads = readsByIdPerTurn(async (scope, ids) => {
+    const rows = await this.db.statement<Record<string, unknown>>(
+      scope,
+      Prisma.sql`SELECT ${ENTITY_FIELDS} FROM hierarchical_entities AS e
+                  WHERE e.id = ANY (${ids}::uuid[]) AND ${visibleTo(scope)}`,
+      { readOnly: true },
+    );
+    const entities = rows.map((row) => entityOf(row)!);
+    return new Map(entities.map((entity) => [entity.id, entity]));
+  });
 
   findChildren(scope: TenantScope, parentId: string): Promise<HierarchicalEntity[]> {
     return this.db.read(scope, (tx) =>

@@ -10,7 +10,9 @@
  * security), one round trip with its BEGIN and COMMIT.
  */
 import { v7 as uuidv7 } from 'uuid';
+import { ENTITY_FIELDS, entityOf, visibleTo } from '../entities/entity-rows';
 import { Prisma, type ExecutionRun, type HierarchicalEntity } from '../infra/database/generated/client';
+import { selectAs } from '../infra/database/select-as';
 import type { ScopedDb, TenantScope } from '../infra/database/tenant-scope';
 import { sourcesOf } from './run-status';
 
@@ -56,15 +58,6 @@ export interface PendingEvent {
   stepKey?: string;
 }
 
-/** A select list of `alias`'s columns, each named `prefix` + its Prisma field. */
-function selectAs(alias: string, columns: Record<string, string>, prefix = ''): Prisma.Sql {
-  return Prisma.raw(
-    Object.entries(columns)
-      .map(([field, column]) => `${alias}.${column} AS "${prefix}${field}"`)
-      .join(', '),
-  );
-}
-
 const RUN_COLUMNS: Record<keyof ExecutionRun, string> = {
   id: 'id::text',
   companyId: 'company_id::text',
@@ -102,42 +95,6 @@ const RUN_COLUMNS: Record<keyof ExecutionRun, string> = {
 /** Every column of run `r`, named as Prisma names its fields: a raw row selecting these
  *  is an ExecutionRun as Prisma reads it (numeric → Decimal, bigint, Date, JSON). */
 const RUN_FIELDS = selectAs('r', RUN_COLUMNS);
-
-const ENTITY_COLUMNS: Record<keyof HierarchicalEntity, string> = {
-  id: 'id::text',
-  companyId: 'company_id::text',
-  parentId: 'parent_id::text',
-  type: 'type',
-  name: 'name',
-  displayName: 'display_name',
-  description: 'description',
-  version: 'version',
-  status: 'status',
-  tags: 'tags',
-  identity: 'identity',
-  hierarchy: 'hierarchy',
-  logicGate: 'logic_gate',
-  planning: 'planning',
-  capabilities: 'capabilities',
-  governance: 'governance',
-  ioContract: 'io_contract',
-  observability: 'observability',
-  metadataExtensions: 'metadata_extensions',
-  createdBy: 'created_by::text',
-  createdAt: 'created_at',
-  updatedAt: 'updated_at',
-};
-
-/** Every column of entity `e`, as `entity.<field>`. */
-const ENTITY_FIELDS = selectAs('e', ENTITY_COLUMNS, 'entity.');
-
-/** The entity of a row selecting ENTITY_FIELDS (null when the join found none). */
-function entityOf(row: Record<string, unknown>): HierarchicalEntity | null {
-  if (row['entity.id'] === null) return null;
-  return Object.fromEntries(
-    Object.keys(ENTITY_COLUMNS).map((field) => [field, row[`entity.${field}`]]),
-  ) as HierarchicalEntity;
-}
 
 const json = (value: unknown) => JSON.stringify(value);
 
@@ -271,11 +228,7 @@ export async function claimRuns(db: ScopedDb, scope: TenantScope, ids: string[])
     )
     SELECT ${RUN_FIELDS}, r.id IN (SELECT id FROM started) AS started, l.suspended, ${ENTITY_FIELDS}
       FROM found AS r JOIN lineage AS l USING (company_id)
-      LEFT JOIN hierarchical_entities AS e
-        ON e.id = r.entity_id
-       AND (e.company_id = ANY (${[...scope.companyIds]}::uuid[])
-            OR (e.company_id = ANY (${[...(scope.catalogCompanyIds ?? [])]}::uuid[])
-                AND e.metadata_extensions -> 'shared' = 'true'::jsonb))`,
+      LEFT JOIN hierarchical_entities AS e ON e.id = r.entity_id AND ${visibleTo(scope)}`,
   );
   return rows.map(({ started, suspended, ...row }) => ({
     run: runOf(row),

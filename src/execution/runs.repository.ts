@@ -373,9 +373,8 @@ export class RunsRepository {
     return this.runReads.load({ scope, id });
   }
 
-  private readonly runReads = readsByIdPerTurn(
-    (scope, work) => this.db.read(scope, work),
-    async (tx, scope, ids) => {
+  private readonly runReads = readsByIdPerTurn((scope, ids) =>
+    this.db.read(scope, async (tx) => {
       const runs = await tx.executionRun.findMany({
         where: { id: { in: ids }, companyId: { in: [...scope.companyIds] } },
       });
@@ -384,7 +383,7 @@ export class RunsRepository {
         runs.map((run) => run.id),
       );
       return new Map(runs.map((run) => [run.id, { run, children: children.get(run.id) ?? [] }]));
-    },
+    }),
   );
 
   list(

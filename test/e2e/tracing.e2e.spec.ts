@@ -125,7 +125,7 @@ describe('trace context', () => {
       await collector.stop();
     });
 
-    it('exports one connected trace: HTTP, run, queue producer and consumer, Prisma, model and tool calls', async () => {
+    it('exports one connected trace: HTTP, run, queue producer and consumer, queries, model and tool calls', async () => {
       const world = await createWorld(db.admin);
       const tenant = world.partners[0].tenants[0];
       // A SKILL of a model step and a builtin tool step: two child runs.
@@ -189,6 +189,9 @@ describe('trace context', () => {
 
       const inTrace = (): CollectedSpan[] => collector.spans.filter((s) => s.traceId === parent.traceId);
       const has = (test: (span: CollectedSpan) => boolean) => inTrace().some(test);
+      // Queries through Prisma, or the batched statements sent around it (ScopedDb).
+      const isQuery = (span: CollectedSpan) =>
+        span.name.startsWith('prisma:') || span.name === 'pg.statement';
       // Spans arrive in batches, once a second per process; wait for all kinds, then
       // for the trace to be connected (every parent exported).
       const spans = await until(() => {
@@ -201,8 +204,8 @@ describe('trace context', () => {
           has((s) => s.kind === SPAN_KIND.PRODUCER && s.service === 'hb-api') &&
           has((s) => s.kind === SPAN_KIND.CONSUMER && s.service === 'hb-worker') &&
           has((s) => s.name === 'run.execute') &&
-          has((s) => s.name.startsWith('prisma:') && s.service === 'hb-api') &&
-          has((s) => s.name.startsWith('prisma:') && s.service === 'hb-worker') &&
+          has((s) => isQuery(s) && s.service === 'hb-api') &&
+          has((s) => isQuery(s) && s.service === 'hb-worker') &&
           has((s) => s.scope === 'com.anthropic.sdk.typescript') &&
           has((s) => s.name === 'tool time.now') &&
           spans.every((s) => ids.has(s.parentSpanId));

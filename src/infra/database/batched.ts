@@ -1,5 +1,5 @@
 import DataLoader from 'dataloader';
-import type { TenantScope, Tx } from './tenant-scope';
+import type { TenantScope } from './tenant-scope';
 
 /**
  * A loader that answers the calls made during one turn of the event loop with one
@@ -39,7 +39,6 @@ const asError = (error: unknown) => (error instanceof Error ? error : new Error(
 
 /** Work of one turn under callers' scopes: each key carries the scope it runs in. */
 type Scoped = { scope: TenantScope };
-type Open = <T>(scope: TenantScope, work: (tx: Tx) => Promise<T>) => Promise<T>;
 
 /**
  * Calls made under callers' scopes, batched per turn (loaderPerTurn), grouped by
@@ -84,18 +83,20 @@ export function byScopePerTurn<K extends Scoped, V>(
 }
 
 /**
- * Reads by id under callers' scopes, batched per turn (byScopePerTurn), one `open`
- * transaction per scope. `read` gets a scope's distinct ids and returns what it found by id; an id it did not find
- * (missing, or outside the scope) answers null.
+ * Reads by id under callers' scopes, batched per turn (byScopePerTurn): `read` runs
+ * once per scope (in a transaction of that scope) with its distinct ids, and returns
+ * what it found by id; an id it did not find (missing, or outside the scope) answers
+ * null.
  */
 export function readsByIdPerTurn<V>(
-  open: Open,
-  read: (tx: Tx, scope: TenantScope, ids: string[]) => Promise<Map<string, V>>,
+  read: (scope: TenantScope, ids: string[]) => Promise<Map<string, V>>,
 ): DataLoader<{ scope: TenantScope; id: string }, V | null> {
   return byScopePerTurn(
     async (scope, keys: { scope: TenantScope; id: string }[]) => {
-      const ids = keys.map((key) => key.id);
-      const found = await open(scope, (tx) => read(tx, scope, ids));
+      const found = await read(
+        scope,
+        keys.map((key) => key.id),
+      );
       return keys.map((key) => found.get(key.id) ?? null);
     },
     ({ scope, id }) => `${scopeKey(scope)}|${id}`,

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { Prisma } from './generated/client';
 import { PrismaService } from './prisma.service';
 import { DatabaseError, type QueryResult } from 'pg';
+import { inSpan } from '../tracing/tracing';
 import { inOneWrite, openingScope, uuidArrayLiteral, type Opening } from './scope-in-begin';
 
 /**
@@ -17,6 +18,14 @@ export interface TenantScope {
 }
 
 export type Tx = Prisma.TransactionClient;
+
+/** Statements sent around Prisma have no Prisma span: they get one of their own. */
+const STATEMENT_SPAN = 'pg.statement';
+const spanAttributes = (name: string, scoped: boolean) => ({
+  'db.system': 'postgresql',
+  'db.query.name': name,
+  'hirebuddha.db.scoped': scoped,
+});
 
 /** What the BEGIN of a transaction under `scope` carries (scope-in-begin.ts). */
 function openingOf(scope: TenantScope, readOnly: boolean): Opening {
@@ -53,31 +62,44 @@ export class ScopedDb {
    * and COMMIT are written together, since the pool pipelines, and Prisma is not in
    * the way. For the run lifecycle's batched writes (run-batches.ts); the rows come
    * as pg reads them (numeric and bigint as strings). The statement failing rolls
-   * the transaction back (Postgres answers its COMMIT with ROLLBACK).
+   * the transaction back (Postgres answers its COMMIT with ROLLBACK). `readOnly`
+   * opens it READ ONLY (its COMMIT is then not waited for, as with `read`).
    */
-  async statement<R extends object>(scope: TenantScope, query: Prisma.Sql): Promise<R[]> {
-    const client = await (await this.prisma.pool()).connect();
-    const sent = openingScope.run(openingOf(scope, false), () =>
-      inOneWrite(client, () => [
-        client.query({ text: 'BEGIN' }),
-        client.query<R>(this.prepared(query)),
-        client.query({ text: 'COMMIT' }),
-      ]),
-    );
-    const settled = await Promise.allSettled(sent);
-    const failure = settled.find((outcome) => outcome.status === 'rejected');
-    // Postgres refusing the statement leaves the connection sound; anything else (a
-    // broken socket) must not hand it to the next caller.
-    const broken = failure !== undefined && !(failure.reason instanceof DatabaseError);
-    client.release(broken ? (failure.reason as Error) : undefined);
-    if (failure) throw failure.reason;
-    return (settled[1] as PromiseFulfilledResult<QueryResult<R>>).value.rows;
+  statement<R extends object>(
+    scope: TenantScope,
+    query: Prisma.Sql,
+    options: { readOnly?: boolean } = {},
+  ): Promise<R[]> {
+    const prepared = this.prepared(query);
+    return inSpan(STATEMENT_SPAN, spanAttributes(prepared.name, true), async () => {
+      const client = await (await this.prisma.pool()).connect();
+      const sent = openingScope.run(openingOf(scope, options.readOnly ?? false), () =>
+        inOneWrite(client, () => [
+          client.query({ text: 'BEGIN' }),
+          client.query<R>(prepared),
+          client.query({ text: 'COMMIT' }),
+        ]),
+      );
+      const settled = await Promise.allSettled(sent);
+      const failure = settled.find((outcome) => outcome.status === 'rejected');
+      // Postgres refusing the statement leaves the connection sound; anything else (a
+      // broken socket) must not hand it to the next caller.
+      const broken = failure !== undefined && !(failure.reason instanceof DatabaseError);
+      client.release(broken ? (failure.reason as Error) : undefined);
+      if (failure) throw failure.reason;
+      return (settled[1] as PromiseFulfilledResult<QueryResult<R>>).value.rows;
+    });
   }
 
   /** One statement outside any transaction and scope (SECURITY DEFINER lookups), on
    *  the pool under Prisma; rows as pg reads them. */
-  async rows<R extends object>(query: Prisma.Sql): Promise<R[]> {
-    return (await (await this.prisma.pool()).query<R>(this.prepared(query))).rows;
+  rows<R extends object>(query: Prisma.Sql): Promise<R[]> {
+    const prepared = this.prepared(query);
+    return inSpan(
+      STATEMENT_SPAN,
+      spanAttributes(prepared.name, false),
+      async () => (await (await this.prisma.pool()).query<R>(prepared)).rows,
+    );
   }
 
   private prepared(query: Prisma.Sql) {
