@@ -28,6 +28,12 @@ describe('LLM and HTTP actions', () => {
     db = await createTestDatabase();
     target = createServer((request, response) => {
       targetHits++;
+      if (request.url === '/nul') {
+        // Postgres stores no NUL (U+0000) in text or jsonb; some services send them.
+        response.writeHead(200, { 'content-type': 'application/json' });
+        response.end(JSON.stringify({ text: 'a\u0000b', ['k\u0000']: 1 }));
+        return;
+      }
       if (request.url === '/redirect') {
         response.writeHead(302, { location: 'http://127.0.0.1:1/secret' });
         response.end();
@@ -312,6 +318,23 @@ describe('LLM and HTTP actions', () => {
         await app.inject({ method: 'GET', url: `/api/v1/runs/${result.id}/tool-logs`, headers })
       ).json().items;
       expect(logs[0]).toMatchObject({ toolKind: 'http', status: 'error' });
+    });
+
+    it('stores a response with NUL characters (as U+FFFD) and calls the host once', async () => {
+      const e = await entity({
+        action: { kind: 'http', method: 'GET', url: `http://127.0.0.1:${targetPort}/nul` },
+      });
+      const hits = targetHits;
+      const result = await run(e.id, {});
+      expect(result).toMatchObject({
+        status: 'COMPLETED',
+        resultData: { status: 200, body: { text: 'a\ufffdb', ['k\ufffd']: 1 } },
+      });
+      expect(targetHits - hits).toBe(1);
+      const logs = (
+        await app.inject({ method: 'GET', url: `/api/v1/runs/${result.id}/tool-logs`, headers })
+      ).json().items;
+      expect(logs).toHaveLength(1);
     });
 
     it('refuses a redirect from an allowed host into loopback', async () => {

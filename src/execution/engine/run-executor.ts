@@ -43,6 +43,7 @@ import { Metrics } from '../../infra/metrics/metrics';
 import type { ApprovalSnapshot } from '../../approvals/approvals.service';
 import type { HumanApproval } from '../../infra/database/generated/client';
 import { redact, redactedValues } from './redaction';
+import { storable } from './storable';
 import { contextOfRun, inSpan } from '../../infra/tracing/tracing';
 import type { UsageRow } from '../../billing/pricing';
 
@@ -1112,13 +1113,15 @@ export class RunExecutor {
     const started = performance.now();
     let output: unknown;
     try {
-      output = await inSpan(
-        `tool ${toolName}`,
-        { 'hirebuddha.tool.kind': toolKind, 'hirebuddha.step': stepKey },
-        call,
+      output = storable(
+        await inSpan(
+          `tool ${toolName}`,
+          { 'hirebuddha.tool.kind': toolKind, 'hirebuddha.step': stepKey },
+          call,
+        ),
       );
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
+      const message = storable(error instanceof Error ? error.message : String(error));
       // A failed call bills nothing; its reservation (if any) is released with the log row.
       await this.logTool(
         scope,
