@@ -28,9 +28,9 @@ import {
 } from './run-batches';
 import { CompanySuspended } from '../tenancy/tenancy.errors';
 import { RunEventsBus } from './run-events.bus';
-
-export type { NewRootRun, RunEnding, ToolLog } from './run-batches';
 import { sourcesOf } from './run-status';
+
+export type { ClaimedRun, NewRootRun, RunEnding, ToolLog } from './run-batches';
 
 export interface RunFilters {
   status?: RunStatus;
@@ -53,11 +53,6 @@ const treeRow = z.object({
   completed_at: z.date().nullable(),
 });
 export type TreeRow = z.infer<typeof treeRow>;
-
-export type NewRun = Omit<
-  Prisma.ExecutionRunUncheckedCreateInput,
-  'id' | 'rootRunId' | 'createdAt' | 'updatedAt'
->;
 
 /** How deep a run sits in its tree (the root is 0), recorded when a child is made. */
 export function depthOf(run: Pick<ExecutionRun, 'metadata'>): number {
@@ -164,7 +159,7 @@ function toolCallEvent(log: ToolLog, costUsd?: Prisma.Decimal | string) {
 
 export interface RunWithChildren {
   run: ExecutionRun;
-  children: Pick<ExecutionRun, 'id' | 'entityId' | 'status'>[];
+  children: ChildRow[];
 }
 
 @Injectable()
@@ -436,8 +431,9 @@ export class RunsRepository {
   }
 
   private readonly ends = byScopePerTurn(async (scope, keys: EndKey[]) => {
-    // One ending per run (a second one of the same run finds it moved already).
-    const first = keys.filter((key, i) => keys.findIndex((other) => other.run.id === key.run.id) === i);
+    // One ending per run: a second one of the same run in the batch finds it moved.
+    const seen = new Set<string>();
+    const first = keys.filter((key) => !seen.has(key.run.id) && seen.add(key.run.id));
     const moved = new Set(
       await endRuns(
         this.db,
@@ -445,17 +441,12 @@ export class RunsRepository {
         first,
         keys.flatMap(({ run, logs }) => logs.map((log) => ({ run, log }))),
         keys.flatMap(({ run, logs, ending, event }) => [
-          ...logs.map((log) => ({
-            run,
-            type: 'tool.call',
-            data: toolCallEvent(log),
-            stepKey: log.stepKey,
-          })),
+          ...logs.map((log) => ({ run, type: 'tool.call', data: toolCallEvent(log), stepKey: log.stepKey })),
           { run, type: 'run.status', data: { status: ending.status, ...event } },
         ]),
       ),
     );
-    return keys.map((key) => first.includes(key) && moved.has(key.run.id));
+    return keys.map((key) => moved.delete(key.run.id));
   });
 
   /** See transitionInTx: a conditional status update with its event. */

@@ -1,8 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { z } from 'zod';
-import type { User } from '../infra/database/generated/client';
 import { loaderPerTurn } from '../infra/database/batched';
-import { Prisma } from '../infra/database/generated/client';
+import { Prisma, type User } from '../infra/database/generated/client';
 import { ScopedDb } from '../infra/database/tenant-scope';
 
 const ROLE = z.enum(['app_admin', 'partner_admin', 'tenant_admin', 'approver', 'member', 'viewer']);
@@ -49,14 +48,14 @@ const userRow = z.object({
 
 const rotatedRow = z.object({ user_id: z.string(), family_id: z.string() });
 
+/** A session's identity as Postgres prints uuids (lower case). */
+const keyOf = (userId: string, familyId: string) => `${userId}/${familyId}`.toLowerCase();
+
 /**
  * Authentication's reads and writes. They run before a caller's scope exists, so
  * user lookups go through SECURITY DEFINER functions (see the row_level_security
  * migration) that return only what authentication needs.
  */
-/** A session's identity as Postgres prints uuids (lower case). */
-const keyOf = (userId: string, familyId: string) => `${userId}/${familyId}`.toLowerCase();
-
 @Injectable()
 export class AuthRepository {
   constructor(private readonly db: ScopedDb) {}
@@ -67,7 +66,6 @@ export class AuthRepository {
   }
 
   /** Session checks of requests that arrive together share one query (loaderPerTurn). */
-  // Keys are compared as Postgres prints uuids: lower case.
   private readonly principals = loaderPerTurn(
     (keys: readonly { userId: string; familyId: string }[]) => this.loadPrincipals(keys),
     (key) => keyOf(key.userId, key.familyId),

@@ -17,7 +17,7 @@ import { CompaniesService } from '../../tenancy/companies.service';
 import { contractViolations } from '../contract';
 import { RunFailure } from '../execution.errors';
 import { isTerminal } from '../run-status';
-import { depthOf, RunsRepository, type RunEnding, type ToolLog } from '../runs.repository';
+import { depthOf, RunsRepository, type ClaimedRun, type RunEnding, type ToolLog } from '../runs.repository';
 import { runBuiltin, type BuiltinName } from './builtins';
 import { LlmGateway, type LlmRequest, type LlmResult } from '../llm/llm-gateway';
 import { BillingRefusal, Ledger, newUsageRowId } from '../../billing/ledger';
@@ -196,21 +196,19 @@ export class RunExecutor {
     const scope = await this.companies.workerScope(companyId);
     const claim = await this.runs.claim(scope, runId);
     if (!claim || isTerminal(claim.run.status)) return;
-    const { suspended } = claim;
     // The job continues the run's trace: model calls (the SDK's spans), tool calls and
     // queries below are children of this span.
     await inSpan(
       'run.execute',
       { 'hirebuddha.run.id': claim.run.id, 'hirebuddha.company.id': claim.run.companyId },
-      () => this.executeClaimed(scope, claim, suspended),
+      () => this.executeClaimed(scope, claim),
       contextOfRun(claim.run),
     );
   }
 
   private async executeClaimed(
     scope: TenantScope,
-    { run, entity, started }: { run: ExecutionRun; entity: HierarchicalEntity | null; started: boolean },
-    suspended: boolean,
+    { run, entity, started, suspended }: ClaimedRun,
   ): Promise<void> {
     if (suspended) {
       await this.fail(scope, run, new RunFailure('COMPANY_SUSPENDED', 'The company is suspended.'));

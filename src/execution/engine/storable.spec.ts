@@ -10,4 +10,9 @@ describe('storable', () => {
     });
     expect(storable('plain')).toBe('plain');
   });
+
+  it('returns a value without NUL as it was, copying nothing', () => {
+    const output = { status: 200, body: { items: ['a', { b: 1 }] } };
+    expect(storable(output)).toBe(output);
+  });
 });

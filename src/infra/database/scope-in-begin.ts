@@ -45,10 +45,14 @@ function beginText(opening: Opening | undefined, isolation = ''): string {
 
 const SET_ISOLATION = /^SET TRANSACTION (ISOLATION LEVEL [A-Z ]+)$/;
 
+/** The socket under a pooled connection (pg keeps it on its protocol connection). */
+const socketOf = (client: PoolClient) =>
+  (client as unknown as { connection: { stream: Writable } }).connection.stream;
+
 /** Runs `send` with the connection's socket corked: the messages of every query it
  *  starts go out in one write (pipeline mode does not wait between them). */
 export function inOneWrite<T>(client: PoolClient, send: () => T): T {
-  const socket = (client as unknown as { connection: { stream: Writable } }).connection.stream;
+  const socket = socketOf(client);
   socket.cork();
   try {
     return send();
@@ -77,7 +81,7 @@ export function inOneWrite<T>(client: PoolClient, send: () => T): T {
  */
 export function setScopeWithBegin(client: PoolClient): void {
   const query = client.query.bind(client) as Query;
-  const socket = (client as unknown as { connection: { stream: Writable } }).connection.stream;
+  const socket = socketOf(client);
   let opening: QueryConfig | undefined;
   let openingScopeOf: Opening | undefined;
   let closing: QueryConfig | undefined;
