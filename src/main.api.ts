@@ -1,9 +1,9 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { Logger } from 'nestjs-pino';
 import { ApiModule } from './app/api.module';
 import { configureHttpApp, createFastifyAdapter } from './app/http-app';
+import { AppLogger } from './infra/logging/app-logger';
 import { configOrExit } from './infra/config/boot';
 import { startTracing, stopTracing } from './infra/tracing/tracing';
 import { stopGracefullyOnSignals } from './infra/lifecycle/shutdown';
@@ -20,7 +20,7 @@ async function main(): Promise<void> {
   );
   configureHttpApp(app);
   await app.listen({ port: config.env.PORT, host: config.env.HOST });
-  const logger = app.get(Logger);
+  const logger = app.get(AppLogger);
   logger.log(`API listening on ${await app.getUrl()}`, 'Bootstrap');
   stopGracefullyOnSignals(
     async () => {

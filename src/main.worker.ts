@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import { Logger } from 'nestjs-pino';
 import { WorkerModule } from './app/worker.module';
+import { AppLogger } from './infra/logging/app-logger';
 import { configOrExit } from './infra/config/boot';
 import { startTracing, stopTracing } from './infra/tracing/tracing';
 import { startHealthServer } from './infra/health/health-server';
@@ -17,7 +17,7 @@ async function main(): Promise<void> {
   const app = await NestFactory.createApplicationContext(WorkerModule.forRoot(config), {
     bufferLogs: true,
   });
-  const logger = app.get(Logger);
+  const logger = app.get(AppLogger);
   app.useLogger(logger);
   const server = await startHealthServer(
     app.get(HealthService),

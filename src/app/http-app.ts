@@ -2,8 +2,10 @@ import { RequestMethod, type INestApplication } from '@nestjs/common';
 import multipart from '@fastify/multipart';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { AppConfig } from '../infra/config/config';
-import { Logger } from 'nestjs-pino';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { AppLogger } from '../infra/logging/app-logger';
+import { bindRequestContext } from '../infra/logging/request-context';
+import { logRequests } from '../infra/logging/request-log';
 import { Metrics } from '../infra/metrics/metrics';
 import { ProblemFilter } from '../infra/http/problem.filter';
 import { REQUEST_ID_HEADER, requestIdFor } from '../infra/http/request-id';
@@ -29,6 +31,7 @@ export function createFastifyAdapter(config: AppConfig): FastifyAdapter {
     void reply.header(REQUEST_ID_HEADER, request.id);
     done();
   });
+  bindRequestContext(fastify);
   traceHttpRequests(fastify);
   return adapter;
 }
@@ -36,7 +39,8 @@ export function createFastifyAdapter(config: AppConfig): FastifyAdapter {
 /** Applies everything an HTTP app of the platform has: prefix, validation,
  *  problem+json, OpenAPI. Tests call this too, on the same module graph. */
 export function configureHttpApp(app: INestApplication): void {
-  app.useLogger(app.get(Logger));
+  const logger = app.get(AppLogger);
+  app.useLogger(logger);
   app.setGlobalPrefix(API_PREFIX, {
     exclude: [
       { path: 'health/*path', method: RequestMethod.ALL },
@@ -49,6 +53,7 @@ export function configureHttpApp(app: INestApplication): void {
   // Request duration by route template (never the raw URL: ids would explode the labels).
   const metrics = app.get(Metrics);
   const fastify = (app as NestFastifyApplication).getHttpAdapter().getInstance();
+  logRequests(fastify, logger.pino);
   fastify.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
     metrics.httpDuration.observe(
       {

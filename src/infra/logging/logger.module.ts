@@ -1,33 +1,20 @@
-import { Module } from '@nestjs/common';
-import { LoggerModule as PinoLoggerModule } from 'nestjs-pino';
+import { Global, Module } from '@nestjs/common';
 import { AppConfig } from '../config/config';
+import { AppLogger } from './app-logger';
+import { createRootLogger, ROOT_LOGGER } from './root-logger';
 
-/** Structured JSON logs (pino). In the API every line of a request carries its id. */
+/** Structured JSON logs (pino). In the API every line of a request carries its id
+ *  (request-context.ts); each answered request gets one line (request-log.ts). */
+@Global()
 @Module({
-  imports: [
-    PinoLoggerModule.forRootAsync({
+  providers: [
+    {
+      provide: ROOT_LOGGER,
       inject: [AppConfig],
-      useFactory: (config: AppConfig) => ({
-        pinoHttp: {
-          level: config.env.LOG_LEVEL,
-          // Fastify assigned the id already (request-id.ts); reuse it.
-          genReqId: (req) => (req as { id?: string }).id ?? 'unknown',
-          customProps: (req) => ({ requestId: (req as { id?: string }).id }),
-          quietReqLogger: true,
-          autoLogging: { ignore: (req) => (req.url ?? '').startsWith('/health') },
-          redact: {
-            paths: [
-              'req.headers.authorization',
-              'req.headers.cookie',
-              '*.password',
-              '*.apiKey',
-              '*.refreshToken',
-            ],
-            censor: '[REDACTED]',
-          },
-        },
-      }),
-    }),
+      useFactory: (config: AppConfig) => createRootLogger(config.env.LOG_LEVEL),
+    },
+    AppLogger,
   ],
+  exports: [ROOT_LOGGER, AppLogger],
 })
 export class LoggerModule {}
