@@ -11,18 +11,22 @@ function flatten(errors: ValidationError[], prefix: string): FieldError[] {
 }
 
 /** Postgres text and jsonb cannot hold U+0000: refuse it at the edge (400) rather
- *  than fail in the database (500). Returns the pointer of the first one found. */
-function findNul(value: unknown, pointer: string, depth = 0): string | undefined {
-  if (typeof value === 'string') return value.includes('\u0000') ? pointer : undefined;
+ *  than fail in the database (500). Returns the path (keys) of the first one found;
+ *  the pointer is built only then, as every request walks its body through here. */
+function findNul(value: unknown, depth = 0): string[] | undefined {
+  if (typeof value === 'string') return value.includes('\u0000') ? [] : undefined;
   if (depth > 64 || value === null || typeof value !== 'object') return undefined;
-  for (const [key, child] of Object.entries(value)) {
-    const at = `${pointer}/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`;
-    if (key.includes('\u0000')) return at;
-    const found = findNul(child, at, depth + 1);
-    if (found !== undefined) return found;
+  for (const key in value) {
+    if (!Object.hasOwn(value, key)) continue;
+    if (key.includes('\u0000')) return [key];
+    const found = findNul((value as Record<string, unknown>)[key], depth + 1);
+    if (found !== undefined) return [key, ...found];
   }
   return undefined;
 }
+
+const pointerOf = (path: string[]) =>
+  path.map((key) => `/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`).join('');
 
 /**
  * The global validation pipe: DTOs are class-validator classes; unknown fields
@@ -41,11 +45,12 @@ export class ProblemValidationPipe extends ValidationPipe {
   }
 
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
-    const nul = findNul(value, '');
+    // Custom parameters are the platform's own (the caller), not what a client sent.
+    const nul = metadata.type === 'custom' ? undefined : findNul(value);
     if (nul !== undefined) {
       const prefix = metadata.type === 'body' ? '' : metadata.type === 'query' ? '/query' : '/params';
       throw new ValidationFailed([
-        { pointer: `${prefix}${nul}`, message: 'must not contain NUL characters' },
+        { pointer: `${prefix}${pointerOf(nul)}`, message: 'must not contain NUL characters' },
       ]);
     }
     try {

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import {
   context,
   defaultTextMapGetter,
@@ -80,7 +80,18 @@ export interface SpanIds {
   spanId: string;
 }
 
-const randomHex = (bytes: number) => randomBytes(bytes).toString('hex');
+/** Random bytes drawn from a pool refilled 4 KiB at a time: a span id per run is
+ *  one OpenSSL call per 256 runs instead of two per run. */
+const entropy = Buffer.alloc(4096);
+let drawn = entropy.length;
+function randomHex(bytes: number): string {
+  if (drawn + bytes > entropy.length) {
+    randomFillSync(entropy);
+    drawn = 0;
+  }
+  drawn += bytes;
+  return entropy.toString('hex', drawn - bytes, drawn);
+}
 
 /**
  * Ids of a new span under `parent` (its trace, or a new trace when it has none): the
