@@ -118,7 +118,7 @@ export class ApprovalsRepository {
       // The channels' messages commit with the approval (see ApprovalNotifier).
       return { approval: row, created: count > 0, outgoing: count ? await onCreated(tx, row) : null };
     });
-    await this.bus.publish(run.rootRunId ?? run.id);
+    this.bus.publish(run.rootRunId ?? run.id);
     return opened;
   }
 
@@ -158,7 +158,7 @@ export class ApprovalsRepository {
       });
       return { approval, run, outgoing: await onAnswered(tx, approval) };
     });
-    if (answered) await this.bus.publish(answered.run.rootRunId ?? answered.run.id);
+    if (answered) this.bus.publish(answered.run.rootRunId ?? answered.run.id);
     return answered;
   }
 

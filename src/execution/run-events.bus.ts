@@ -2,7 +2,8 @@ import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/
 import type { Redis } from 'ioredis';
 import { REDIS } from '../infra/redis/redis.module';
 
-/** One channel for every run tree; a message is the root run id whose events grew. */
+/** One channel for every run tree; a message is the root run ids whose events grew,
+ *  separated by spaces (one message per turn of the publishing process). */
 const CHANNEL = 'hb:run-events';
 
 /**
@@ -19,12 +20,26 @@ export class RunEventsBus implements OnApplicationShutdown {
 
   constructor(@Inject(REDIS) private readonly redis: Redis) {}
 
-  /** Tells every API process that these run trees have new events (after the commit). */
-  async publish(rootRunId: string | null | undefined): Promise<void> {
+  /** Run trees that grew during this turn, told together at its end. */
+  private pending = new Set<string>();
+
+  /**
+   * Tells every API process that this run tree has new events (call it after the
+   * commit). Does not wait: trees that grew in one turn of the event loop share one
+   * message, sent when the turn ends.
+   */
+  publish(rootRunId: string | null | undefined): void {
     if (!rootRunId) return;
+    if (!this.pending.size) setImmediate(() => this.flush());
+    this.pending.add(rootRunId);
+  }
+
+  private flush(): void {
+    const rootRunIds = [...this.pending];
+    this.pending = new Set();
     // Best effort: readers fall back to polling Postgres if Redis is down.
-    await this.redis.publish(CHANNEL, rootRunId).catch((error: unknown) => {
-      this.logger.debug(`run event not published: ${String(error)}`);
+    this.redis.publish(CHANNEL, rootRunIds.join(' ')).catch((error: unknown) => {
+      this.logger.debug(`run events not published: ${String(error)}`);
     });
   }
 
@@ -49,8 +64,9 @@ export class RunEventsBus implements OnApplicationShutdown {
   private listen(): void {
     if (this.subscriber) return;
     this.subscriber = this.redis.duplicate({ maxRetriesPerRequest: null, commandTimeout: undefined });
-    this.subscriber.on('message', (_channel: string, rootRunId: string) => {
-      for (const wake of [...(this.waiting.get(rootRunId) ?? [])]) wake();
+    this.subscriber.on('message', (_channel: string, rootRunIds: string) => {
+      for (const rootRunId of rootRunIds.split(' '))
+        for (const wake of [...(this.waiting.get(rootRunId) ?? [])]) wake();
     });
     this.subscriber.on('error', (error: unknown) =>
       this.logger.debug(`run events subscriber: ${String(error)}`),

@@ -176,7 +176,7 @@ export class RunsRepository {
     work: (tx: Tx) => Promise<T>,
   ): Promise<T> {
     const result = await this.db.run(scope, work);
-    await this.bus.publish(rootRunId);
+    this.bus.publish(rootRunId);
     return result;
   }
 
@@ -335,7 +335,7 @@ export class RunsRepository {
    */
   async claim(scope: TenantScope, runId: string): Promise<ClaimedRun | null> {
     const found = await this.claims.load({ scope, runId });
-    if (found?.started) await this.bus.publish(found.run.rootRunId ?? found.run.id);
+    if (found?.started) this.bus.publish(found.run.rootRunId ?? found.run.id);
     return found;
   }
 
@@ -426,7 +426,7 @@ export class RunsRepository {
     logs: ToolLog[],
   ): Promise<boolean> {
     const moved = await this.ends.load({ scope, run, ending, event, logs });
-    await this.bus.publish(run.rootRunId ?? run.id);
+    this.bus.publish(run.rootRunId ?? run.id);
     return moved;
   }
 

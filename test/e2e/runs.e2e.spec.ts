@@ -377,10 +377,15 @@ describe('runs', () => {
       const listening = app.get(RunEventsBus, { strict: false });
       const publishing = worker.get(RunEventsBus, { strict: false });
       const root = '01930000-0000-7000-8000-0000000000aa';
-      const woken = listening.wait(root, 60_000).then(() => 'woken');
+      const second = '01930000-0000-7000-8000-0000000000ab';
+      const woken = Promise.all([listening.wait(root, 60_000), listening.wait(second, 60_000)]).then(
+        () => 'woken',
+      );
       const other = listening.wait('01930000-0000-7000-8000-0000000000bb', 300).then(() => 'timed out');
       await new Promise((resolve) => setTimeout(resolve, 200));
-      await publishing.publish(root);
+      // Two trees in one turn: one message names both.
+      publishing.publish(root);
+      publishing.publish(second);
       expect(
         await Promise.race([woken, new Promise((resolve) => setTimeout(() => resolve('not woken'), 10_000))]),
       ).toBe('woken');
