@@ -50,7 +50,9 @@ export class ExecutionProcessor extends WorkerHost implements OnApplicationBoots
     try {
       await this.executor.execute(runId, companyId);
     } finally {
-      await lease.release();
+      // Not waited for: it goes out with the turn's other releases, and one lost to
+      // a Redis error expires with its lease.
+      void lease.release();
     }
   }
 }

@@ -64,9 +64,6 @@ export class AccessTokens {
           // remember verified tokens (never past their exp). Sessions are still
           // checked in the database on every request (JwtStrategy).
           cache: 10_000,
-          // Keyed by the token itself: fast-jwt's default key is a SHA-256 of the
-          // token, a hash per request that costs more than the cached check it guards.
-          cacheKeyBuilder: (token: string) => token,
         }),
       ]),
     );

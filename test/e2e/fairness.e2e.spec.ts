@@ -192,11 +192,11 @@ describe('fairness between companies on the execution queue', () => {
 
   describe('company slots', () => {
     const clients: Redis[] = [];
-    const slotsOn = () => {
+    const slotsOn = (cap = 1) => {
       const redis = new Redis(testRedisUrl());
       clients.push(redis);
       const config = testConfig(db, {
-        EXECUTION_COMPANY_CONCURRENCY: '1',
+        EXECUTION_COMPANY_CONCURRENCY: String(cap),
         EXECUTION_LOCK_DURATION_MS: '1000',
       });
       return { redis, slots: new CompanySlots(redis, config) };
@@ -220,6 +220,26 @@ describe('fairness between companies on the execution queue', () => {
       await takeover!.release();
       await lease!.release();
       const next = await b.slots.tryAcquire('company-renewed', 'job-2');
+      expect(next).not.toBeNull();
+      await next!.release();
+    });
+
+    it('renews all the leases a process holds and frees those released in one turn together', async () => {
+      const a = slotsOn(2);
+      const b = slotsOn(2);
+      const leases = await Promise.all([
+        a.slots.tryAcquire('company-many', 'job-1'),
+        a.slots.tryAcquire('company-many', 'job-2'),
+      ]);
+      expect(leases).not.toContain(null);
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
+      expect((await b.slots.holders('company-many')).sort()).toEqual(['job-1', 'job-2']);
+      expect(await b.slots.tryAcquire('company-many', 'job-3')).toBeNull();
+      await Promise.all(leases.map((lease) => lease!.release()));
+      expect(await b.slots.holders('company-many')).toEqual([]);
+      // Released twice: still one release.
+      await leases[0]!.release();
+      const next = await b.slots.tryAcquire('company-many', 'job-3');
       expect(next).not.toBeNull();
       await next!.release();
     });

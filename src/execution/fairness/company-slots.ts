@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { AppConfig } from '../../infra/config/config';
 import { REDIS } from '../../infra/redis/redis.module';
@@ -21,16 +21,17 @@ if redis.call('ZSCORE', KEYS[1], ARGV[1]) or redis.call('ZCARD', KEYS[1]) < tonu
 end
 return 0`;
 
+// Renews every lease a process holds in one company: one call per company per renewal.
 const RENEW = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
-if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+for i = 2, #ARGV do redis.call('ZADD', KEYS[1], now + tonumber(ARGV[1]), ARGV[i]) end
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[1]) then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return 1`;
 
 interface SlotCommands {
   hbSlotAcquire(key: string, holder: string, cap: number, leaseMs: number): Promise<number>;
-  hbSlotRenew(key: string, holder: string, leaseMs: number): Promise<number>;
+  hbSlotRenew(key: string, leaseMs: number, ...holders: string[]): Promise<number>;
 }
 
 /** A held slot; release it in a finally. */
@@ -45,11 +46,21 @@ export interface SlotLease {
  * job's own lock; a SIGKILLed worker stops renewing, so its slot is
  * dropped by the next acquire after the lease runs out and never leaks. The holder is
  * the job id: a stalled job taken over by another worker keeps its slot.
+ *
+ * One timer renews all the leases a process holds (a call per company), and the
+ * releases of one turn of the event loop go out together (a ZREM per company), so a
+ * job costs one Redis call of its own: its acquire.
  */
 @Injectable()
-export class CompanySlots {
+export class CompanySlots implements OnApplicationShutdown {
   private readonly logger = new Logger(CompanySlots.name);
   private readonly redis: Redis & SlotCommands;
+  /** Leases held by this process: company → holder → how many (a takeover holds twice). */
+  private readonly held = new Map<string, Map<string, number>>();
+  private renewal?: NodeJS.Timeout;
+  /** Releases of this turn, by company, and who waits for them. */
+  private releasing = new Map<string, Set<string>>();
+  private released?: Promise<void>;
 
   constructor(
     @Inject(REDIS) redis: Redis,
@@ -69,25 +80,61 @@ export class CompanySlots {
 
   /** A slot for `holder` (a job id) among the company's, or null when all are taken. */
   async tryAcquire(companyId: string, holder: string): Promise<SlotLease | null> {
-    const key = keyOf(companyId);
     const cap = this.config.env.EXECUTION_COMPANY_CONCURRENCY;
-    if (!(await this.redis.hbSlotAcquire(key, holder, cap, this.leaseMs))) return null;
-    const renewal = setInterval(() => {
-      // Renewed three times per lease, so one renewal lost to a Redis hiccup costs nothing.
-      this.redis.hbSlotRenew(key, holder, this.leaseMs).catch((error: unknown) => {
-        this.logger.warn(`fairness lease of ${holder} not renewed: ${String(error)}`);
+    if (!(await this.redis.hbSlotAcquire(keyOf(companyId), holder, cap, this.leaseMs))) return null;
+    this.hold(companyId, holder);
+    let released: Promise<void> | undefined;
+    return { release: () => (released ??= this.release(companyId, holder)) };
+  }
+
+  private hold(companyId: string, holder: string): void {
+    const holders = this.held.get(companyId) ?? new Map<string, number>();
+    holders.set(holder, (holders.get(holder) ?? 0) + 1);
+    this.held.set(companyId, holders);
+    // Renewed three times per lease, so one renewal lost to a Redis hiccup costs nothing.
+    this.renewal ??= setInterval(() => this.renewAll(), this.leaseMs / 3).unref();
+  }
+
+  private renewAll(): void {
+    for (const [companyId, holders] of this.held) {
+      this.redis.hbSlotRenew(keyOf(companyId), this.leaseMs, ...holders.keys()).catch((error: unknown) => {
+        this.logger.warn(`fairness leases of company ${companyId} not renewed: ${String(error)}`);
       });
-    }, this.leaseMs / 3);
-    renewal.unref();
-    return {
-      release: async () => {
-        clearInterval(renewal);
-        // A release lost to a Redis error expires with its lease.
-        await this.redis.zrem(key, holder).catch((error: unknown) => {
-          this.logger.warn(`fairness slot of ${holder} not released: ${String(error)}`);
-        });
-      },
-    };
+    }
+  }
+
+  /** Stops renewing the lease and gives the slot back with the turn's other releases.
+   *  Resolves once Redis has it; a release lost to a Redis error expires with its lease. */
+  private release(companyId: string, holder: string): Promise<void> {
+    const holders = this.held.get(companyId);
+    const count = holders?.get(holder) ?? 0;
+    if (count > 1) holders!.set(holder, count - 1);
+    else holders?.delete(holder);
+    if (holders && !holders.size) this.held.delete(companyId);
+    if (!this.held.size && this.renewal) {
+      clearInterval(this.renewal);
+      this.renewal = undefined;
+    }
+    if (count > 1) return Promise.resolve();
+    const members = this.releasing.get(companyId) ?? new Set<string>();
+    members.add(holder);
+    this.releasing.set(companyId, members);
+    return (this.released ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() =>
+      this.flushReleases(),
+    ));
+  }
+
+  private async flushReleases(): Promise<void> {
+    const releasing = this.releasing;
+    this.releasing = new Map();
+    this.released = undefined;
+    await Promise.all(
+      [...releasing].map(([companyId, members]) =>
+        this.redis.zrem(keyOf(companyId), ...members).catch((error: unknown) => {
+          this.logger.warn(`fairness slots of company ${companyId} not released: ${String(error)}`);
+        }),
+      ),
+    );
   }
 
   /** Job ids holding a slot of the company now (expired leases excluded). */
@@ -95,5 +142,9 @@ export class CompanySlots {
     const [seconds, micros] = await this.redis.time();
     const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
     return this.redis.zrangebyscore(keyOf(companyId), `(${now}`, '+inf');
+  }
+
+  onApplicationShutdown(): void {
+    if (this.renewal) clearInterval(this.renewal);
   }
 }
