@@ -150,6 +150,18 @@ describe('LLM and HTTP actions', () => {
       expect(await llmLogs(result.id)).toHaveLength(1);
     });
 
+    it('stores a model answer with NUL characters (as U+FFFD), calling and billing the model once', async () => {
+      anthropic.reply({ text: 'a\u0000b', usage: { input_tokens: 7, output_tokens: 3 } });
+      const e = await entity({ action: { kind: 'llm', prompt: 'hi' } });
+      const before = anthropic.requests.length;
+      const result = await run(e.id, {});
+      expect(result).toMatchObject({ status: 'COMPLETED', resultData: 'a\ufffdb', totalTokens: 10 });
+      expect(anthropic.requests.length - before).toBe(1);
+      const logs = await llmLogs(result.id);
+      expect(logs).toHaveLength(1);
+      expect(logs[0].responsePayload.text).toBe('a\ufffdb');
+    });
+
     it('fails fast on 401, without retries', async () => {
       anthropic.reply({ status: 401 });
       const e = await entity({ action: { kind: 'llm', prompt: 'hi' } });

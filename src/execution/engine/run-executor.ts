@@ -576,7 +576,9 @@ export class RunExecutor {
     await this.reserve(scope, run, entity, stepKey, worst.usd, worst.tokens);
     let result: LlmResult;
     try {
-      result = await this.llm.complete(body, access.credentials);
+      // As a tool's answer: a NUL in the model's text would make its log row (and the
+      // run's end) unstorable, and the retried job would call the model again.
+      result = storable(await this.llm.complete(body, access.credentials));
     } catch (error) {
       await this.ledger.release(scope, run.id, stepKey);
       throw error;
