@@ -3,8 +3,9 @@ import type { Redis } from 'ioredis';
 import { REDIS } from '../infra/redis/redis.module';
 
 /** One channel for every run tree; a message is the root run ids whose events grew,
- *  separated by spaces (one message per turn of the publishing process). */
+ *  separated by spaces. */
 const CHANNEL = 'hb:run-events';
+const NUDGE_EVERY_MS = 10;
 
 /**
  * Redis pub/sub for run events. Postgres stays the record (an SSE stream always reads
@@ -20,17 +21,18 @@ export class RunEventsBus implements OnApplicationShutdown {
 
   constructor(@Inject(REDIS) private readonly redis: Redis) {}
 
-  /** Run trees that grew during this turn, told together at its end. */
+  /** Run trees that grew since the last message, told together. */
   private pending = new Set<string>();
 
   /**
    * Tells every API process that this run tree has new events (call it after the
-   * commit). Does not wait: trees that grew in one turn of the event loop share one
-   * message, sent when the turn ends.
+   * commit). Does not wait: the trees that grew within NUDGE_EVERY_MS share one
+   * message, so a busy worker sends a hundred a second at most, and a stream wakes
+   * at most that much later.
    */
   publish(rootRunId: string | null | undefined): void {
     if (!rootRunId) return;
-    if (!this.pending.size) setImmediate(() => this.flush());
+    if (!this.pending.size) setTimeout(() => this.flush(), NUDGE_EVERY_MS).unref();
     this.pending.add(rootRunId);
   }
 

@@ -2,6 +2,7 @@ import { randomFillSync } from 'node:crypto';
 import {
   context,
   defaultTextMapGetter,
+  INVALID_SPAN_CONTEXT,
   propagation,
   ROOT_CONTEXT,
   SpanKind,
@@ -127,13 +128,19 @@ export function contextOfRun(run: SpanIds): Context {
   return active?.traceId === run.traceId ? context.active() : runContext(run);
 }
 
-/** Runs `work` inside a new active span under `parent`; errors mark the span. */
+/** What `work` gets when nothing is recorded: a span that ignores what it is told. */
+const UNRECORDED = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
+
+/** Runs `work` inside a new active span under `parent`; errors mark the span. With
+ *  tracing off there is no span to make and no context to enter (this wraps every
+ *  job and every statement sent around Prisma), so `work` just runs. */
 export function inSpan<T>(
   name: string,
   attributes: Attributes,
   work: (span: Span) => Promise<T>,
   parent: Context = context.active(),
 ): Promise<T> {
+  if (!provider) return work(UNRECORDED);
   return tracer().startActiveSpan(name, { attributes }, parent, async (span) => {
     try {
       return await work(span);
