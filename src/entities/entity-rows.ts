@@ -31,13 +31,16 @@ const ENTITY_COLUMNS: Record<keyof HierarchicalEntity, string> = {
 /** Every column of entity `e`, as `entity.<field>` (it may share a row with a run's). */
 export const ENTITY_FIELDS = selectAs('e', ENTITY_COLUMNS, 'entity.');
 
+/** Each field with the name it has in a row (a hot path: every claimed run has one). */
+const ENTITY_NAMES = Object.keys(ENTITY_COLUMNS).map((field) => [field, `entity.${field}`] as const);
+
 /** The entity of a row selecting ENTITY_FIELDS (null when a join found none). Every
  *  field is text, JSON, an array or a date, which pg reads as Prisma does. */
 export function entityOf(row: Record<string, unknown>): HierarchicalEntity | null {
   if (row['entity.id'] === null || row['entity.id'] === undefined) return null;
-  return Object.fromEntries(
-    Object.keys(ENTITY_COLUMNS).map((field) => [field, row[`entity.${field}`]]),
-  ) as HierarchicalEntity;
+  const entity: Record<string, unknown> = {};
+  for (const [field, name] of ENTITY_NAMES) entity[field] = row[name];
+  return entity as HierarchicalEntity;
 }
 
 /** Entity `e` is visible to `scope`: its own company's, or shared by a company of its

@@ -106,19 +106,19 @@ type RunRow = Omit<
   Record<'totalCostUsd' | 'reservedUsd' | 'totalTokens' | 'reservedTokens', string> &
   Record<'budgetUsd' | 'budgetTokens', string | null>;
 
+const RUN_FIELD_NAMES = Object.keys(RUN_COLUMNS) as (keyof RunRow)[];
+
+/** The run of a row selecting RUN_FIELDS (other columns of the row are left out). */
 function runOf(row: RunRow): ExecutionRun {
-  const run = Object.fromEntries(
-    Object.keys(RUN_COLUMNS).map((field) => [field, row[field as keyof RunRow]]),
-  );
-  return {
-    ...(run as RunRow),
-    totalCostUsd: new Prisma.Decimal(row.totalCostUsd),
-    reservedUsd: new Prisma.Decimal(row.reservedUsd),
-    budgetUsd: row.budgetUsd === null ? null : new Prisma.Decimal(row.budgetUsd),
-    totalTokens: BigInt(row.totalTokens),
-    reservedTokens: BigInt(row.reservedTokens),
-    budgetTokens: row.budgetTokens === null ? null : BigInt(row.budgetTokens),
-  };
+  const run: Record<string, unknown> = {};
+  for (const field of RUN_FIELD_NAMES) run[field] = row[field];
+  run.totalCostUsd = new Prisma.Decimal(row.totalCostUsd);
+  run.reservedUsd = new Prisma.Decimal(row.reservedUsd);
+  run.budgetUsd = row.budgetUsd === null ? null : new Prisma.Decimal(row.budgetUsd);
+  run.totalTokens = BigInt(row.totalTokens);
+  run.reservedTokens = BigInt(row.reservedTokens);
+  run.budgetTokens = row.budgetTokens === null ? null : BigInt(row.budgetTokens);
+  return run as unknown as ExecutionRun;
 }
 
 /**
@@ -180,10 +180,10 @@ export async function insertRootRuns(
       FROM input AS i JOIN verdict AS v USING (company_id) LEFT JOIN inserted AS r ON r.id = i.id
      ORDER BY i.ord`,
   );
-  return rows.map(({ suspended, exhausted, ...run }) => ({
-    run: run.id === null ? null : runOf(run),
-    suspended,
-    exhausted,
+  return rows.map((row) => ({
+    run: row.id === null ? null : runOf(row),
+    suspended: row.suspended,
+    exhausted: row.exhausted,
   }));
 }
 
@@ -230,11 +230,11 @@ export async function claimRuns(db: ScopedDb, scope: TenantScope, ids: string[])
       FROM found AS r JOIN lineage AS l USING (company_id)
       LEFT JOIN hierarchical_entities AS e ON e.id = r.entity_id AND ${visibleTo(scope)}`,
   );
-  return rows.map(({ started, suspended, ...row }) => ({
+  return rows.map((row) => ({
     run: runOf(row),
     entity: entityOf(row),
-    started,
-    suspended,
+    started: row.started,
+    suspended: row.suspended,
   }));
 }
 
