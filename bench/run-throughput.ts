@@ -33,7 +33,7 @@ import { fmt, median, SMOKE, runBenchmark } from './lib';
 import { Baselines, intakeRound, platformRound, POSTERS } from './run-workload';
 
 const RUNS = SMOKE ? 20 : Number(process.env.BENCH_RUNS ?? 1_000);
-const ROUNDS = SMOKE ? 1 : 3;
+const ROUNDS = SMOKE ? 1 : 5;
 const CONCURRENCY = 16;
 const POOL = 10;
 
