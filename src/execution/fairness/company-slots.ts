@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { AppConfig } from '../../infra/config/config';
+import { loaderPerTurn } from '../../infra/database/batched';
 import { REDIS } from '../../infra/redis/redis.module';
 
 /** One sorted set per company: members are the job ids holding a slot, scored by the
@@ -58,9 +59,25 @@ export class CompanySlots implements OnApplicationShutdown {
   /** Leases held by this process: company → holder → how many (a takeover holds twice). */
   private readonly held = new Map<string, Map<string, number>>();
   private renewal?: NodeJS.Timeout;
-  /** Releases of this turn, by company, and who waits for them. */
-  private releasing = new Map<string, Set<string>>();
-  private released?: Promise<void>;
+  /** Releases made in one turn of the event loop go out together (loaderPerTurn). */
+  private readonly releases = loaderPerTurn(
+    async (slots: readonly { companyId: string; holder: string }[]) => {
+      const byCompany = new Map<string, string[]>();
+      for (const { companyId, holder } of slots) {
+        const holders = byCompany.get(companyId) ?? [];
+        holders.push(holder);
+        byCompany.set(companyId, holders);
+      }
+      await Promise.all(
+        [...byCompany].map(([companyId, holders]) =>
+          this.redis.zrem(keyOf(companyId), ...holders).catch((error: unknown) => {
+            this.logger.warn(`fairness slots of company ${companyId} not released: ${String(error)}`);
+          }),
+        ),
+      );
+      return slots.map(() => undefined);
+    },
+  );
 
   constructor(
     @Inject(REDIS) redis: Redis,
@@ -116,25 +133,7 @@ export class CompanySlots implements OnApplicationShutdown {
       this.renewal = undefined;
     }
     if (count > 1) return Promise.resolve();
-    const members = this.releasing.get(companyId) ?? new Set<string>();
-    members.add(holder);
-    this.releasing.set(companyId, members);
-    return (this.released ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() =>
-      this.flushReleases(),
-    ));
-  }
-
-  private async flushReleases(): Promise<void> {
-    const releasing = this.releasing;
-    this.releasing = new Map();
-    this.released = undefined;
-    await Promise.all(
-      [...releasing].map(([companyId, members]) =>
-        this.redis.zrem(keyOf(companyId), ...members).catch((error: unknown) => {
-          this.logger.warn(`fairness slots of company ${companyId} not released: ${String(error)}`);
-        }),
-      ),
-    );
+    return this.releases.load({ companyId, holder });
   }
 
   /** Job ids holding a slot of the company now (expired leases excluded). */
