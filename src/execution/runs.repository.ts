@@ -60,33 +60,18 @@ export function depthOf(run: Pick<ExecutionRun, 'metadata'>): number {
   return typeof depth === 'number' ? depth : 0;
 }
 
-/** Run events are stored (for SSE replay) in the same transaction as what they report. */
+/** Run events are stored (for SSE replay) in the same transaction as what they report.
+ *  One fixed SQL text for every event, so nothing is compiled per event. */
 export async function appendEvent(
   tx: Tx,
   run: Pick<ExecutionRun, 'id' | 'companyId' | 'rootRunId'>,
   type: string,
   data: object,
 ) {
-  await appendEvents(tx, [eventRow(run, type, data)]);
-}
-
-/**
- * Appends run events, in order, in one statement whatever their number: one JSON
- * parameter, so the statement is the same text for one event or fifty (Prisma's
- * createMany would be a new statement, to compile and plan, for every row count).
- */
-async function appendEvents(tx: Tx, rows: ReturnType<typeof eventRow>[]): Promise<void> {
-  if (!rows.length) return;
   await tx.$executeRaw`
     INSERT INTO run_events (company_id, run_id, root_run_id, type, data)
-    SELECT company_id, run_id, root_run_id, type, data
-      FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
-        AS e(company_id uuid, run_id uuid, root_run_id uuid, type text, data jsonb)`;
-}
-
-/** A run event's row: its run, the run's tree, what happened. */
-function eventRow(run: Pick<ExecutionRun, 'id' | 'companyId' | 'rootRunId'>, type: string, data: object) {
-  return { company_id: run.companyId, run_id: run.id, root_run_id: run.rootRunId ?? run.id, type, data };
+    VALUES (${run.companyId}::uuid, ${run.id}::uuid, ${run.rootRunId ?? run.id}::uuid, ${type},
+            ${JSON.stringify(data)}::jsonb)`;
 }
 
 type ChildRow = Pick<ExecutionRun, 'id' | 'entityId' | 'status'>;
