@@ -10,7 +10,7 @@ import {
 import { ScopedDb, type TenantScope, type Tx } from '../infra/database/tenant-scope';
 import type { Outgoing } from './approval-notifier';
 import { RunEventsBus } from '../execution/run-events.bus';
-import { appendEvent, transitionInTx } from '../execution/runs.repository';
+import { appendEvent, transitionInTx, type RunRef } from '../execution/runs.repository';
 
 export interface NewApproval {
   checkpoint: string;
@@ -28,8 +28,6 @@ export interface Answer {
   editedInput?: Prisma.InputJsonValue;
   editedOutput?: Prisma.InputJsonValue;
 }
-
-type RunRef = Pick<ExecutionRun, 'id' | 'companyId' | 'rootRunId'>;
 
 @Injectable()
 export class ApprovalsRepository {

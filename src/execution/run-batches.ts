@@ -47,7 +47,8 @@ export interface RunEnding {
 /** A tool call's log row (its run's ids are added here). */
 export type ToolLog = Omit<Prisma.ToolInteractionLogUncheckedCreateInput, 'companyId' | 'runId'>;
 
-type RunRef = Pick<ExecutionRun, 'id' | 'companyId' | 'rootRunId'>;
+/** What identifies a run and its tree, for the rows written about it. */
+export type RunRef = Pick<ExecutionRun, 'id' | 'companyId' | 'rootRunId'>;
 
 /** A run event to append if what it reports happened: a log row written (`stepKey`)
  *  or the run's status moved (no `stepKey`). */

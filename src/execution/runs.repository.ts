@@ -24,13 +24,14 @@ import {
   insertRootRuns,
   type NewRootRun,
   type RunEnding,
+  type RunRef,
   type ToolLog,
 } from './run-batches';
 import { CompanySuspended } from '../tenancy/tenancy.errors';
 import { RunEventsBus } from './run-events.bus';
 import { sourcesOf } from './run-status';
 
-export type { ClaimedRun, NewRootRun, RunEnding, ToolLog } from './run-batches';
+export type { ClaimedRun, RunEnding, RunRef, ToolLog } from './run-batches';
 
 export interface RunFilters {
   status?: RunStatus;
@@ -62,12 +63,7 @@ export function depthOf(run: Pick<ExecutionRun, 'metadata'>): number {
 
 /** Run events are stored (for SSE replay) in the same transaction as what they report.
  *  One fixed SQL text for every event, so nothing is compiled per event. */
-export async function appendEvent(
-  tx: Tx,
-  run: Pick<ExecutionRun, 'id' | 'companyId' | 'rootRunId'>,
-  type: string,
-  data: object,
-) {
+export async function appendEvent(tx: Tx, run: RunRef, type: string, data: object) {
   await tx.$executeRaw`
     INSERT INTO run_events (company_id, run_id, root_run_id, type, data)
     VALUES (${run.companyId}::uuid, ${run.id}::uuid, ${run.rootRunId ?? run.id}::uuid, ${type},
@@ -96,7 +92,7 @@ async function childrenOf(tx: Tx, parentRunIds: string[]): Promise<Map<string, C
  */
 export async function transitionInTx(
   tx: Tx,
-  run: Pick<ExecutionRun, 'id' | 'companyId' | 'rootRunId'>,
+  run: RunRef,
   to: RunStatus,
   data: Prisma.ExecutionRunUncheckedUpdateManyInput = {},
   event: object = {},
@@ -125,7 +121,7 @@ async function moveInTx(
 
 interface EndKey {
   scope: TenantScope;
-  run: Pick<ExecutionRun, 'id' | 'companyId' | 'rootRunId'>;
+  run: RunRef;
   ending: RunEnding;
   event: object;
   logs: ToolLog[];
@@ -405,7 +401,7 @@ export class RunsRepository {
    */
   async endWithLogs(
     scope: TenantScope,
-    run: Pick<ExecutionRun, 'id' | 'companyId' | 'rootRunId'>,
+    run: RunRef,
     ending: RunEnding,
     event: object,
     logs: ToolLog[],
@@ -437,7 +433,7 @@ export class RunsRepository {
   /** See transitionInTx: a conditional status update with its event. */
   transition(
     scope: TenantScope,
-    run: Pick<ExecutionRun, 'id' | 'companyId' | 'rootRunId'>,
+    run: RunRef,
     to: RunStatus,
     data: Prisma.ExecutionRunUncheckedUpdateManyInput = {},
     event: object = {},
@@ -465,7 +461,7 @@ export class RunsRepository {
    */
   async logLlmCall(
     scope: TenantScope,
-    run: Pick<ExecutionRun, 'id' | 'companyId' | 'rootRunId'>,
+    run: RunRef,
     log: Omit<Prisma.LlmInteractionLogUncheckedCreateInput, 'companyId' | 'runId'>,
     usage: { rows: UsageRow[]; total: string; unpriced: string[] },
   ): Promise<void> {
@@ -544,7 +540,7 @@ export class RunsRepository {
    */
   async logToolCall(
     scope: TenantScope,
-    run: Pick<ExecutionRun, 'id' | 'companyId' | 'rootRunId'>,
+    run: RunRef,
     log: ToolLog,
     usage?: { rows: UsageRow[] },
   ): Promise<void> {
