@@ -13,6 +13,16 @@ import { ENTITY_FIELDS, entityOf, visibleTo } from './entity-rows';
 import { ScopedDb, type TenantScope } from '../infra/database/tenant-scope';
 import { EntityVersionExists } from './entities.errors';
 
+/**
+ * An entity row with its version: the id of the transaction that wrote this version
+ * of the row (Postgres' `xmin`), which every update of the row changes. A statement can
+ * check that the row is still the one read (see insertRootRuns).
+ */
+export interface VersionedEntity {
+  entity: HierarchicalEntity;
+  version: string;
+}
+
 export interface EntityFilters {
   type?: EntityType;
   status?: EntityStatus;
@@ -136,19 +146,28 @@ export class EntitiesRepository {
   /** The entity if the scope sees it (own or catalog). Reads of one scope that arrive
    *  together share one statement (readsByIdPerTurn), read-only, sent around Prisma
    *  in one round trip (ScopedDb.statement): every POST of a run makes this read. */
-  findVisible(scope: TenantScope, id: string): Promise<HierarchicalEntity | null> {
+  async findVisible(scope: TenantScope, id: string): Promise<HierarchicalEntity | null> {
+    return (await this.visibleReads.load({ scope, id }))?.entity ?? null;
+  }
+
+  /** findVisible with the row's version (see VersionedEntity). */
+  findVisibleVersioned(scope: TenantScope, id: string): Promise<VersionedEntity | null> {
     return this.visibleReads.load({ scope, id });
   }
 
   private readonly visibleReads = readsByIdPerTurn(async (scope, ids) => {
-    const rows = await this.db.statement<Record<string, unknown>>(
+    const rows = await this.db.statement<Record<string, unknown> & { rowVersion: string }>(
       scope,
-      Prisma.sql`SELECT ${ENTITY_FIELDS} FROM hierarchical_entities AS e
+      Prisma.sql`SELECT ${ENTITY_FIELDS}, e.xmin::text AS "rowVersion" FROM hierarchical_entities AS e
                   WHERE e.id = ANY (${ids}::uuid[]) AND ${visibleTo(scope)}`,
       { readOnly: true },
     );
-    const entities = rows.map((row) => entityOf(row)!);
-    return new Map(entities.map((entity) => [entity.id, entity]));
+    return new Map(
+      rows.map((row) => {
+        const entity = entityOf(row)!;
+        return [entity.id, { entity, version: row.rowVersion }];
+      }),
+    );
   });
 
   findChildren(scope: TenantScope, parentId: string): Promise<HierarchicalEntity[]> {

@@ -25,7 +25,7 @@ import {
   UnknownTool,
   VersionNotGreater,
 } from './entities.errors';
-import { EntitiesRepository } from './entities.repository';
+import { EntitiesRepository, type VersionedEntity } from './entities.repository';
 import { toEntityResponse } from './entity-response';
 import { aliasOf, ENTITY_RANK, ENTITY_TRANSITIONS, isEditable } from './entity-rules';
 
@@ -57,6 +57,13 @@ export class EntitiesService {
     const entity = await this.entities.findVisible(caller.scope, id);
     if (!entity) throw new NotFound('Entity');
     return entity;
+  }
+
+  /** get, with the row's version: a run's creation checks it is still the row read. */
+  async getVersioned(caller: Caller, id: string): Promise<VersionedEntity> {
+    const found = await this.entities.findVisibleVersioned(caller.scope, id);
+    if (!found) throw new NotFound('Entity');
+    return found;
   }
 
   /** The exact entity row a run executes, read in the run's scope (worker side). */

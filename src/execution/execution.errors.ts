@@ -37,3 +37,12 @@ export class RunFailure extends Error {
     super(message);
   }
 }
+
+/** The entity row a run's request was checked against changed before the run was
+ *  written (insertRootRuns): the request is decided again on the row as it is now.
+ *  Internal: RunsService handles it, it never reaches a client. */
+export class EntityChanged extends Error {
+  constructor() {
+    super('the entity changed since it was read');
+  }
+}

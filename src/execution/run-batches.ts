@@ -31,6 +31,9 @@ export interface NewRootRun {
   metadata: object;
   budgetUsd: Prisma.Decimal | null;
   budgetTokens: bigint | null;
+  /** The version of the entity row the request was checked against (VersionedEntity):
+   *  the run is written only if the row is still that version and in the scope. */
+  entityVersion?: string;
 }
 
 /** A run's final status and what is written with it. */
@@ -125,14 +128,18 @@ function runOf(row: RunRow): ExecutionRun {
 /**
  * Root runs and their QUEUED events: each company admitted once (not suspended, no
  * budget on its lineage spent), its runs inserted (a taken idempotency key skips its
- * row: ON CONFLICT DO NOTHING), an event per run inserted. One answer per run, in
- * order: the run (null: its key was taken), or why its company was refused.
+ * row: ON CONFLICT DO NOTHING; an entity row changed since the request read it skips
+ * its run: `entityChanged`), an event per run inserted. One answer per run, in
+ * order: the run (null: its key was taken or its entity changed), or why its company
+ * was refused.
  */
 export async function insertRootRuns(
   db: ScopedDb,
   scope: TenantScope,
   runs: NewRootRun[],
-): Promise<{ run: ExecutionRun | null; suspended: boolean; exhausted: string | null }[]> {
+): Promise<
+  { run: ExecutionRun | null; suspended: boolean; exhausted: string | null; entityChanged: boolean }[]
+> {
   const input = runs.map((run, index) => ({
     ord: index,
     id: uuidv7(),
@@ -149,15 +156,23 @@ export async function insertRootRuns(
     metadata: run.metadata,
     budget_usd: run.budgetUsd?.toString() ?? null,
     budget_tokens: run.budgetTokens?.toString() ?? null,
+    entity_version: run.entityVersion ?? null,
   }));
-  const rows = await db.statement<RunRow & { suspended: boolean; exhausted: string | null }>(
+  const rows = await db.statement<
+    RunRow & { suspended: boolean; exhausted: string | null; entityChanged: boolean }
+  >(
     scope,
     Prisma.sql`
     WITH input AS (
       SELECT * FROM jsonb_to_recordset(${json(input)}::jsonb) AS i(
         ord int, id uuid, company_id uuid, entity_id uuid, triggered_by uuid, is_test boolean, input_data jsonb,
         context jsonb, trace_id text, span_id text, idempotency_key text, idempotency_hash text, metadata jsonb,
-        budget_usd numeric, budget_tokens bigint)
+        budget_usd numeric, budget_tokens bigint, entity_version text)
+    ), unchanged AS (
+      SELECT i.id FROM input AS i
+       WHERE i.entity_version IS NULL
+          OR EXISTS (SELECT FROM hierarchical_entities AS e
+                      WHERE e.id = i.entity_id AND e.xmin = i.entity_version::xid AND ${visibleTo(scope)})
     ), verdict AS (
       SELECT c.company_id, company_lineage_suspended(c.company_id) AS suspended,
              (SELECT name FROM company_budget_exhausted(c.company_id) LIMIT 1) AS exhausted
@@ -169,7 +184,7 @@ export async function insertRootRuns(
              i.context, i.trace_id, i.span_id, i.idempotency_key, i.idempotency_hash, i.metadata, i.budget_usd,
              i.budget_tokens
         FROM input AS i JOIN verdict AS v USING (company_id)
-       WHERE NOT v.suspended AND v.exhausted IS NULL
+       WHERE NOT v.suspended AND v.exhausted IS NULL AND i.id IN (SELECT id FROM unchanged)
        ORDER BY i.ord
       ON CONFLICT DO NOTHING
       RETURNING *
@@ -177,7 +192,7 @@ export async function insertRootRuns(
       INSERT INTO run_events (company_id, run_id, root_run_id, type, data)
       SELECT company_id, id, id, 'run.status', jsonb_build_object('status', status) FROM inserted ORDER BY id
     )
-    SELECT v.suspended, v.exhausted, ${RUN_FIELDS}
+    SELECT v.suspended, v.exhausted, i.id NOT IN (SELECT id FROM unchanged) AS "entityChanged", ${RUN_FIELDS}
       FROM input AS i JOIN verdict AS v USING (company_id) LEFT JOIN inserted AS r ON r.id = i.id
      ORDER BY i.ord`,
   );
@@ -185,6 +200,7 @@ export async function insertRootRuns(
     run: row.id === null ? null : runOf(row),
     suspended: row.suspended,
     exhausted: row.exhausted,
+    entityChanged: row.entityChanged,
   }));
 }
 

@@ -28,6 +28,7 @@ import {
   type ToolLog,
 } from './run-batches';
 import { CompanySuspended } from '../tenancy/tenancy.errors';
+import { EntityChanged } from './execution.errors';
 import { RunEventsBus } from './run-events.bus';
 import { sourcesOf } from './run-status';
 
@@ -164,7 +165,8 @@ export class RunsRepository {
   /**
    * Writes a QUEUED root run and its first event, once its company is admitted (not
    * suspended, no budget spent), all in one statement (insertRootRuns). Null when the
-   * idempotency key is taken (a concurrent request with the same key won).
+   * idempotency key is taken (a concurrent request with the same key won); rejects with
+   * EntityChanged when `data.entityVersion` is no longer the entity row's version.
    *
    * Runs posted together share that statement, in one transaction per scope
    * (byScopePerTurn). Each run keeps its own answer: a refused company, or a key
@@ -184,9 +186,10 @@ export class RunsRepository {
       keys.map((key) => key.data),
     );
     // No stream can be waiting on a run that did not exist: nothing to publish.
-    return answers.map(({ run, suspended, exhausted }) => {
+    return answers.map(({ run, suspended, exhausted, entityChanged }) => {
       if (suspended) return new CompanySuspended();
       if (exhausted !== null) return new BudgetExhausted(exhausted);
+      if (entityChanged) return new EntityChanged();
       return run;
     });
   });

@@ -6,7 +6,15 @@ import { Injectable } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import { runBudget } from '../billing/run-budget';
 import { EntitiesService } from '../entities/entities.service';
-import { Prisma, type ExecutionRun, type RunStatus } from '../infra/database/generated/client';
+import { LRUCache } from 'lru-cache';
+import type { VersionedEntity } from '../entities/entities.repository';
+import { scopeKey } from '../infra/database/batched';
+import {
+  Prisma,
+  type ExecutionRun,
+  type HierarchicalEntity,
+  type RunStatus,
+} from '../infra/database/generated/client';
 import { DomainError, NotFound, ValidationFailed } from '../infra/http/domain-error';
 import { keyset, toPage, type Page } from '../infra/http/pagination';
 import { addsPerTurn, type AddJob } from '../infra/queue/adds-per-turn';
@@ -16,13 +24,27 @@ import { startRunSpan } from '../infra/tracing/tracing';
 import { inScope, requireRole, type Caller } from '../tenancy/caller';
 import { contractViolations } from './contract';
 import type { CreateRunDto, ListRunsQuery, RunResponse, RunTreeNode } from './dto/run.dto';
-import { EntityNotRunnable, IdempotencyConflict, RunNotFinished, RunTerminal } from './execution.errors';
+import {
+  EntityChanged,
+  EntityNotRunnable,
+  IdempotencyConflict,
+  RunNotFinished,
+  RunTerminal,
+} from './execution.errors';
 import { isTerminal } from './run-status';
 import { toRunResponse } from './run-response';
 import { RunEventsBus } from './run-events.bus';
 import { RunsRepository } from './runs.repository';
 
 const IDEMPOTENCY_WINDOW_MS = 24 * 3_600_000;
+
+interface CreateOptions {
+  idempotencyKey?: string;
+  metadata?: Prisma.InputJsonObject;
+  /** The request's trace: the run continues it (its trace id, a span of its own). */
+  trace?: Context;
+}
+
 /** How often a live event stream looks for new events when no pub/sub message came. */
 const EVENT_POLL_MS = 2_000;
 
@@ -46,23 +68,54 @@ export class RunsService {
   /** Runs posted together are enqueued together (one addBulk). */
   private readonly enqueue: AddJob;
 
+  /** Entities recently run, by caller scope and id, with the row version each was
+   *  read at: a run's creation skips its entity read when the row is remembered, and
+   *  its insert checks that the row is still that version (insertRootRuns). Bounded,
+   *  and each entry is read again after a minute anyway. */
+  private readonly recentEntities = new LRUCache<string, VersionedEntity>({ max: 1_000, ttl: 60_000 });
+
   /**
    * Validates and records a run (QUEUED), then enqueues it by id. With an
    * Idempotency-Key, the same key and body within 24 h return the same run.
+   *
+   * Every POST of a run used to read its entity first; the row is remembered instead,
+   * and the run is written only if the row is still the version remembered and in the
+   * caller's scope. A changed row, or any refusal decided on the remembered row, is
+   * decided again on a fresh read: answers are those of the row as it is now.
    */
   async create(
     caller: Caller,
     entityId: string,
     dto: CreateRunDto,
-    options: {
-      idempotencyKey?: string;
-      metadata?: Prisma.InputJsonObject;
-      /** The request's trace: the run continues it (its trace id, a span of its own). */
-      trace?: Context;
-    } = {},
+    options: CreateOptions = {},
   ): Promise<ExecutionRun> {
+    const key = `${scopeKey(caller.scope)}|${entityId}`;
+    const recent = this.recentEntities.get(key);
+    if (recent) {
+      try {
+        return await this.createFor(caller, recent, dto, options);
+      } catch (error) {
+        if (!(error instanceof DomainError || error instanceof EntityChanged)) throw error;
+        this.recentEntities.delete(key);
+      }
+    }
+    const current = await this.entities.getVersioned(caller, entityId);
+    // Checked against the row just read, as before the cache: no version to compare.
+    const run = await this.createFor(caller, { entity: current.entity }, dto, options);
+    this.recentEntities.set(key, current);
+    return run;
+  }
+
+  /** create, for the entity row given; with its version, written only if the row is
+   *  still that version (else EntityChanged). */
+  private async createFor(
+    caller: Caller,
+    { entity, version }: { entity: HierarchicalEntity; version?: string },
+    dto: CreateRunDto,
+    options: CreateOptions,
+  ): Promise<ExecutionRun> {
+    const entityId = entity.id;
     const { idempotencyKey, metadata = {} } = options;
-    const entity = await this.entities.get(caller, entityId);
     requireRole(caller, 'member');
     const runnable =
       entity.status === 'ACTIVE' ||
@@ -107,6 +160,7 @@ export class RunsService {
       idempotencyHash: hash,
       metadata,
       ...runBudget(entity.governance),
+      entityVersion: version,
     });
     // Lost the race for this key to a concurrent request: answer with its run.
     if (!run) return (await this.reuse(caller, companyId, idempotencyKey!, hash!))!;

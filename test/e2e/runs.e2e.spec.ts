@@ -156,6 +156,47 @@ describe('runs', () => {
     expect(run).toMatchObject({ status: 'FAILED', errorCode: 'OUTPUT_CONTRACT_VIOLATION' });
   });
 
+  it('decides each run on its entity row as it is now, though the API remembers rows it has read', async () => {
+    const entity = await builtin('text.template', { template: '{{input.name}}' });
+    const runsOf = () => db.admin.executionRun.count({ where: { entityId: entity.id } });
+    expect((await start(entity.id, { input: { name: 42 } })).statusCode).toBe(202);
+    // Changed behind the API's back: the remembered row no longer matches.
+    await db.admin.hierarchicalEntity.update({
+      where: { id: entity.id },
+      data: { ioContract: { input: { type: 'object', properties: { name: { type: 'string' } } } } },
+    });
+    const refused = await start(entity.id, { input: { name: 42 } });
+    expect(refused.statusCode).toBe(400);
+    expect(refused.json().errors[0].pointer).toBe('/input/name');
+    expect((await start(entity.id, { input: { name: 'Ada' } })).statusCode).toBe(202);
+    // And back: a refusal decided on a remembered row is decided again on a fresh read.
+    await db.admin.hierarchicalEntity.update({ where: { id: entity.id }, data: { ioContract: {} } });
+    expect((await start(entity.id, { input: { name: 7 } })).statusCode).toBe(202);
+    await db.admin.hierarchicalEntity.update({ where: { id: entity.id }, data: { status: 'ARCHIVED' } });
+    const archived = await start(entity.id, { input: { name: 'Ada' } });
+    expect(archived.statusCode).toBe(409);
+    expect(archived.json().code).toBe('ENTITY_NOT_RUNNABLE');
+    expect(await runsOf()).toBe(3);
+
+    // Another tenant never gets an answer decided on this tenant's row.
+    const platform = await db.admin.company.findFirstOrThrow({ where: { type: 'APP' } });
+    const other = await createCompany(db.admin, { type: 'TENANT', parentId: platform.id });
+    const outsider = bearer(
+      await login(app, (await createUser(db.admin, { companyId: other.id, role: 'member' })).email),
+    );
+    await db.admin.hierarchicalEntity.update({ where: { id: entity.id }, data: { status: 'ACTIVE' } });
+    expect((await start(entity.id, { input: { name: 'Ada' } })).statusCode).toBe(202);
+    const foreign = await app.inject({
+      method: 'POST',
+      url: `/api/v1/entities/${entity.id}/runs`,
+      headers: outsider,
+      payload: { input: { name: 'Ada' } },
+    });
+    expect(foreign.statusCode).toBe(404);
+    expect(await runsOf()).toBe(4);
+    await waitForQueuesDrained(worker);
+  });
+
   it('runs a DRAFT only as a test run, and never an ARCHIVED entity', async () => {
     const draft = await builtin('time.now', {}, { status: 'DRAFT' });
     const refused = await start(draft.id, { input: {} });
@@ -288,6 +329,7 @@ describe('runs', () => {
       where: { id: withdrawn.id },
       data: { metadataExtensions: {} },
     });
+    expect((await start(withdrawn.id, { input: {} })).statusCode).toBe(404);
     worker = await startWorker(db);
 
     expect(await finished(first.json().id)).toMatchObject({ status: 'COMPLETED', resultData: 42 });

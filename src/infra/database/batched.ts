@@ -32,7 +32,8 @@ export function loaderPerTurn<K, V>(
 }
 
 /** Identifies a scope: reads batched together must share it exactly. */
-const scopeKey = (scope: TenantScope) =>
+/** One string per distinct scope (its companies and catalog). */
+export const scopeKey = (scope: TenantScope) =>
   `${scope.companyIds.join(',')}|${(scope.catalogCompanyIds ?? []).join(',')}`;
 
 const asError = (error: unknown) => (error instanceof Error ? error : new Error(String(error)));
