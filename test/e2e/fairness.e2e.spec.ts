@@ -244,6 +244,45 @@ describe('fairness between companies on the execution queue', () => {
       await next!.release();
     });
 
+    it('hands a released lease to the company’s next job in the same process, without a round trip', async () => {
+      const a = slotsOn(1);
+      const b = slotsOn(1);
+      const first = await a.slots.tryAcquire('company-handed', 'job-1');
+      const handed = first!.release();
+      // Answered before any I/O could be: no Redis round trip.
+      const next = await Promise.race([
+        a.slots.tryAcquire('company-handed', 'job-2'),
+        new Promise<'waited'>((resolve) => setImmediate(() => resolve('waited'))),
+      ]);
+      expect(next).not.toBe('waited');
+      expect(next).not.toBeNull();
+      await handed;
+      // The company's count never dropped: another process still finds its one slot taken.
+      expect(await b.slots.holders('company-handed')).toEqual(['job-2']);
+      expect(await b.slots.tryAcquire('company-handed', 'job-3')).toBeNull();
+      // A lease nobody takes goes back to Redis once its linger is over.
+      await (next as { release(): Promise<void> }).release();
+      expect(await b.slots.holders('company-handed')).toEqual([]);
+      const other = await b.slots.tryAcquire('company-handed', 'job-3');
+      expect(other).not.toBeNull();
+      await other!.release();
+    });
+
+    it('keeps the lease of a job that comes back while its lease lingers', async () => {
+      const a = slotsOn(1);
+      const b = slotsOn(1);
+      const first = await a.slots.tryAcquire('company-retried', 'job-1');
+      const released = first!.release();
+      // The same job again (a retry) in the same process: its lease is its own again.
+      const again = await a.slots.tryAcquire('company-retried', 'job-1');
+      expect(again).not.toBeNull();
+      await released;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(await b.slots.holders('company-retried')).toEqual(['job-1']);
+      await again!.release();
+      expect(await b.slots.holders('company-retried')).toEqual([]);
+    });
+
     it('gives the slot of a holder that died without releasing to the next job', async () => {
       const doomed = slotsOn();
       const survivor = slotsOn();

@@ -30,9 +30,34 @@ for i = 2, #ARGV do redis.call('ZADD', KEYS[1], now + tonumber(ARGV[1]), ARGV[i]
 if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[1]) then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return 1`;
 
+// Hands leases from the holders that released them to the jobs taking them over, in
+// pairs (from, to): the company's count does not change.
+const HAND_OVER = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+for i = 2, #ARGV, 2 do
+  redis.call('ZREM', KEYS[1], ARGV[i])
+  redis.call('ZADD', KEYS[1], now + tonumber(ARGV[1]), ARGV[i + 1])
+end
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[1]) then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return 1`;
+
 interface SlotCommands {
   hbSlotAcquire(key: string, holder: string, cap: number, leaseMs: number): Promise<number>;
   hbSlotRenew(key: string, leaseMs: number, ...holders: string[]): Promise<number>;
+  hbSlotHandOver(key: string, leaseMs: number, ...fromTo: string[]): Promise<number>;
+}
+
+/** How long a released lease stays with its process for the next job of its company:
+ *  the time a worker slot takes to finish one job and fetch the next, with room. */
+const LINGER_MS = 50;
+
+/** A lease its job released, kept for the next job of the company in this process. */
+interface IdleLease {
+  holder: string;
+  since: number;
+  /** Resolves the release of the job that held it. */
+  done: () => void;
 }
 
 /** A held slot; release it in a finally. */
@@ -49,8 +74,13 @@ export interface SlotLease {
  * the job id: a stalled job taken over by another worker keeps its slot.
  *
  * One timer renews all the leases a process holds (a call per company), and the
- * releases of one turn of the event loop go out together (a ZREM per company), so a
- * job costs one Redis call of its own: its acquire.
+ * releases of one turn of the event loop go out together (a ZREM per company).
+ *
+ * A released lease stays with the process for LINGER_MS: the next job of the same
+ * company that this process picks up in that time takes it over without waiting for
+ * Redis (the hand-over goes out with the turn's others; the count never changes, so
+ * the cap holds). A company whose runs keep a worker busy costs no Redis round trip
+ * per job; a lease nobody takes is released when its time is up.
  */
 @Injectable()
 export class CompanySlots implements OnApplicationShutdown {
@@ -59,6 +89,30 @@ export class CompanySlots implements OnApplicationShutdown {
   /** Leases held by this process: company → holder → how many (a takeover holds twice). */
   private readonly held = new Map<string, Map<string, number>>();
   private renewal?: NodeJS.Timeout;
+  /** Released leases kept for the company's next job here: company → oldest first. */
+  private readonly idle = new Map<string, IdleLease[]>();
+  private lingering?: NodeJS.Timeout;
+  /** Hand-overs of one turn go out together (a call per company). */
+  private readonly handOvers = loaderPerTurn(
+    async (moves: readonly { companyId: string; from: string; to: string }[]) => {
+      const byCompany = new Map<string, string[]>();
+      for (const { companyId, from, to } of moves) {
+        const pairs = byCompany.get(companyId) ?? [];
+        pairs.push(from, to);
+        byCompany.set(companyId, pairs);
+      }
+      await Promise.all(
+        [...byCompany].map(([companyId, pairs]) =>
+          this.redis.hbSlotHandOver(keyOf(companyId), this.leaseMs, ...pairs).catch((error: unknown) => {
+            // The old holder's entry expires (nobody renews it); the new one is added by
+            // the next renewal. Until then the company counts one slot too many, never too few.
+            this.logger.warn(`fairness leases of company ${companyId} not handed over: ${String(error)}`);
+          }),
+        ),
+      );
+      return moves.map(() => undefined);
+    },
+  );
   /** Releases made in one turn of the event loop go out together (loaderPerTurn). */
   private readonly releases = loaderPerTurn(
     async (slots: readonly { companyId: string; holder: string }[]) => {
@@ -87,6 +141,7 @@ export class CompanySlots implements OnApplicationShutdown {
     if (!('hbSlotAcquire' in redis)) {
       redis.defineCommand('hbSlotAcquire', { numberOfKeys: 1, lua: ACQUIRE });
       redis.defineCommand('hbSlotRenew', { numberOfKeys: 1, lua: RENEW });
+      redis.defineCommand('hbSlotHandOver', { numberOfKeys: 1, lua: HAND_OVER });
     }
     this.redis = redis as Redis & SlotCommands;
   }
@@ -97,11 +152,34 @@ export class CompanySlots implements OnApplicationShutdown {
 
   /** A slot for `holder` (a job id) among the company's, or null when all are taken. */
   async tryAcquire(companyId: string, holder: string): Promise<SlotLease | null> {
-    const cap = this.config.env.EXECUTION_COMPANY_CONCURRENCY;
-    if (!(await this.redis.hbSlotAcquire(keyOf(companyId), holder, cap, this.leaseMs))) return null;
-    this.hold(companyId, holder);
+    if (!this.takeIdle(companyId, holder)) {
+      const cap = this.config.env.EXECUTION_COMPANY_CONCURRENCY;
+      if (!(await this.redis.hbSlotAcquire(keyOf(companyId), holder, cap, this.leaseMs))) return null;
+      this.hold(companyId, holder);
+    }
     let released: Promise<void> | undefined;
     return { release: () => (released ??= this.release(companyId, holder)) };
+  }
+
+  /** Takes over a lease of the company released here in the last LINGER_MS, if any. A
+   *  holder this process holds already (a stalled job taken over) goes to Redis, which
+   *  knows it. */
+  private takeIdle(companyId: string, holder: string): boolean {
+    const idle = this.idle.get(companyId);
+    if (!idle) return false;
+    // The same job again (a retry): its own lease, still held here, is kept as it is.
+    const own = idle.findIndex((lease) => lease.holder === holder);
+    if (own < 0 && this.held.get(companyId)?.has(holder)) return false;
+    const [lease] = idle.splice(own < 0 ? idle.length - 1 : own, 1);
+    if (!idle.length) this.idle.delete(companyId);
+    if (own >= 0) {
+      lease.done();
+      return true;
+    }
+    this.unhold(companyId, lease.holder);
+    this.hold(companyId, holder);
+    void this.handOvers.load({ companyId, from: lease.holder, to: holder }).then(lease.done);
+    return true;
   }
 
   private hold(companyId: string, holder: string): void {
@@ -120,9 +198,7 @@ export class CompanySlots implements OnApplicationShutdown {
     }
   }
 
-  /** Stops renewing the lease and gives the slot back with the turn's other releases.
-   *  Resolves once Redis has it; a release lost to a Redis error expires with its lease. */
-  private release(companyId: string, holder: string): Promise<void> {
+  private unhold(companyId: string, holder: string): void {
     const holders = this.held.get(companyId);
     const count = holders?.get(holder) ?? 0;
     if (count > 1) holders!.set(holder, count - 1);
@@ -132,8 +208,46 @@ export class CompanySlots implements OnApplicationShutdown {
       clearInterval(this.renewal);
       this.renewal = undefined;
     }
-    if (count > 1) return Promise.resolve();
-    return this.releases.load({ companyId, holder });
+  }
+
+  /** Keeps the lease for the company's next job here (takeIdle), or gives the slot
+   *  back after LINGER_MS with the turn's other releases. Resolves once Redis has it
+   *  (released or handed over); one lost to a Redis error expires with its lease. */
+  private release(companyId: string, holder: string): Promise<void> {
+    if ((this.held.get(companyId)?.get(holder) ?? 0) > 1) {
+      // A takeover held it twice here: the other hold keeps the lease.
+      this.unhold(companyId, holder);
+      return Promise.resolve();
+    }
+    return new Promise((done) => {
+      const idle = this.idle.get(companyId) ?? [];
+      idle.push({ holder, since: Date.now(), done });
+      this.idle.set(companyId, idle);
+      this.lingering ??= setTimeout(() => void this.releaseIdle(LINGER_MS), LINGER_MS).unref();
+    });
+  }
+
+  /** Releases the leases idle for at least `minIdleMs`; waits for the rest. */
+  private releaseIdle(minIdleMs: number): Promise<unknown> {
+    this.lingering = undefined;
+    const due = Date.now() - minIdleMs;
+    const released: Promise<void>[] = [];
+    for (const [companyId, idle] of this.idle) {
+      while (idle.length && idle[0].since <= due) {
+        const lease = idle.shift()!;
+        this.unhold(companyId, lease.holder);
+        released.push(this.releases.load({ companyId, holder: lease.holder }).then(lease.done));
+      }
+      if (!idle.length) this.idle.delete(companyId);
+    }
+    if (this.idle.size) {
+      const oldest = Math.min(...[...this.idle.values()].map((idle) => idle[0].since));
+      this.lingering = setTimeout(
+        () => void this.releaseIdle(LINGER_MS),
+        oldest + LINGER_MS - Date.now(),
+      ).unref();
+    }
+    return Promise.all(released);
   }
 
   /** Job ids holding a slot of the company now (expired leases excluded). */
@@ -143,7 +257,10 @@ export class CompanySlots implements OnApplicationShutdown {
     return this.redis.zrangebyscore(keyOf(companyId), `(${now}`, '+inf');
   }
 
-  onApplicationShutdown(): void {
+  /** Gives back the leases kept for a next job: none is coming. */
+  async onApplicationShutdown(): Promise<void> {
+    if (this.lingering) clearTimeout(this.lingering);
+    await this.releaseIdle(0);
     if (this.renewal) clearInterval(this.renewal);
   }
 }

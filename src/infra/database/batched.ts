@@ -32,7 +32,6 @@ export function loaderPerTurn<K, V>(
 }
 
 /** Identifies a scope: reads batched together must share it exactly. */
-/** One string per distinct scope (its companies and catalog). */
 export const scopeKey = (scope: TenantScope) =>
   `${scope.companyIds.join(',')}|${(scope.catalogCompanyIds ?? []).join(',')}`;
 
