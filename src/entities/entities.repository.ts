@@ -145,7 +145,8 @@ export class EntitiesRepository {
 
   /** The entity if the scope sees it (own or catalog). Reads of one scope that arrive
    *  together share one statement (readsByIdPerTurn), read-only, sent around Prisma
-   *  in one round trip (ScopedDb.statement): every POST of a run makes this read. */
+   *  in one round trip (ScopedDb.statement): a POST of a run makes this read unless
+   *  it remembers the row (RunsService.create). */
   async findVisible(scope: TenantScope, id: string): Promise<HierarchicalEntity | null> {
     return (await this.visibleReads.load({ scope, id }))?.entity ?? null;
   }

@@ -54,9 +54,7 @@ export class EntitiesService {
   }
 
   async get(caller: Caller, id: string): Promise<HierarchicalEntity> {
-    const entity = await this.entities.findVisible(caller.scope, id);
-    if (!entity) throw new NotFound('Entity');
-    return entity;
+    return (await this.getVersioned(caller, id)).entity;
   }
 
   /** get, with the row's version: a run's creation checks it is still the row read. */

@@ -50,8 +50,8 @@ export class ExecutionProcessor extends WorkerHost implements OnApplicationBoots
     try {
       await this.executor.execute(runId, companyId);
     } finally {
-      // Not waited for: it goes out with the turn's other releases, and one lost to
-      // a Redis error expires with its lease.
+      // Not waited for: the lease lingers for the company's next job here, else goes
+      // back with other releases; one lost to a Redis error expires with its lease.
       void lease.release();
     }
   }

@@ -81,7 +81,9 @@ export class RunsService {
    * Every POST of a run used to read its entity first; the row is remembered instead,
    * and the run is written only if the row is still the version remembered and in the
    * caller's scope. A changed row, or any refusal decided on the remembered row, is
-   * decided again on a fresh read: answers are those of the row as it is now.
+   * decided again on a fresh read: answers are those of the row as it is now. A
+   * request with an Idempotency-Key always reads the row: it may be answered with an
+   * earlier run before any insert could check the version.
    */
   async create(
     caller: Caller,
@@ -90,7 +92,7 @@ export class RunsService {
     options: CreateOptions = {},
   ): Promise<ExecutionRun> {
     const key = `${scopeKey(caller.scope)}|${entityId}`;
-    const recent = this.recentEntities.get(key);
+    const recent = options.idempotencyKey === undefined ? this.recentEntities.get(key) : undefined;
     if (recent) {
       try {
         return await this.createFor(caller, recent, dto, options);

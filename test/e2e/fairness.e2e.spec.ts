@@ -283,6 +283,24 @@ describe('fairness between companies on the execution queue', () => {
       expect(await b.slots.holders('company-retried')).toEqual([]);
     });
 
+    it('gives back lingering leases at shutdown, and lets none linger after it', async () => {
+      const a = slotsOn(1);
+      const b = slotsOn(1);
+      const first = await a.slots.tryAcquire('company-closing', 'job-1');
+      const lingering = first!.release();
+      await a.slots.onApplicationShutdown();
+      await lingering;
+      expect(await b.slots.holders('company-closing')).toEqual([]);
+      // A job that ends while the worker drains gives its slot straight back.
+      const last = await a.slots.tryAcquire('company-closing', 'job-2');
+      const outcome = await Promise.race([
+        last!.release().then(() => 'released'),
+        new Promise((resolve) => setTimeout(() => resolve('lingering'), 30)),
+      ]);
+      expect(outcome).toBe('released');
+      expect(await b.slots.holders('company-closing')).toEqual([]);
+    });
+
     it('gives the slot of a holder that died without releasing to the next job', async () => {
       const doomed = slotsOn();
       const survivor = slotsOn();

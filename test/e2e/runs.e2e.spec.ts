@@ -1,5 +1,6 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { EntitiesRepository } from '../../src/entities/entities.repository';
 import { ExecutionProcessor } from '../../src/execution/execution.processor';
 import { IngestionProcessor } from '../../src/knowledge/ingestion.processor';
 import { RunEventsBus } from '../../src/execution/run-events.bus';
@@ -159,7 +160,11 @@ describe('runs', () => {
   it('decides each run on its entity row as it is now, though the API remembers rows it has read', async () => {
     const entity = await builtin('text.template', { template: '{{input.name}}' });
     const runsOf = () => db.admin.executionRun.count({ where: { entityId: entity.id } });
+    const reads = jest.spyOn(app.get(EntitiesRepository), 'findVisibleVersioned');
     expect((await start(entity.id, { input: { name: 42 } })).statusCode).toBe(202);
+    expect((await start(entity.id, { input: { name: 43 } })).statusCode).toBe(202);
+    // The second run was decided on the row remembered from the first.
+    expect(reads).toHaveBeenCalledTimes(1);
     // Changed behind the API's back: the remembered row no longer matches.
     await db.admin.hierarchicalEntity.update({
       where: { id: entity.id },
@@ -172,11 +177,21 @@ describe('runs', () => {
     // And back: a refusal decided on a remembered row is decided again on a fresh read.
     await db.admin.hierarchicalEntity.update({ where: { id: entity.id }, data: { ioContract: {} } });
     expect((await start(entity.id, { input: { name: 7 } })).statusCode).toBe(202);
+    const keyed = await start(entity.id, { input: { name: 'Ada' } }, { 'idempotency-key': 'remembered' });
+    expect(keyed.statusCode).toBe(202);
     await db.admin.hierarchicalEntity.update({ where: { id: entity.id }, data: { status: 'ARCHIVED' } });
+    // Not even the run of an earlier request with the same key: the row is read first.
+    const keyedAgain = await start(
+      entity.id,
+      { input: { name: 'Ada' } },
+      { 'idempotency-key': 'remembered' },
+    );
+    expect(keyedAgain.statusCode).toBe(409);
+    expect(keyedAgain.json().code).toBe('ENTITY_NOT_RUNNABLE');
     const archived = await start(entity.id, { input: { name: 'Ada' } });
     expect(archived.statusCode).toBe(409);
     expect(archived.json().code).toBe('ENTITY_NOT_RUNNABLE');
-    expect(await runsOf()).toBe(3);
+    expect(await runsOf()).toBe(5);
 
     // Another tenant never gets an answer decided on this tenant's row.
     const platform = await db.admin.company.findFirstOrThrow({ where: { type: 'APP' } });
@@ -193,7 +208,8 @@ describe('runs', () => {
       payload: { input: { name: 'Ada' } },
     });
     expect(foreign.statusCode).toBe(404);
-    expect(await runsOf()).toBe(4);
+    expect(await runsOf()).toBe(6);
+    reads.mockRestore();
     await waitForQueuesDrained(worker);
   });
 

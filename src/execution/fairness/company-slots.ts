@@ -93,45 +93,46 @@ export class CompanySlots implements OnApplicationShutdown {
   private readonly idle = new Map<string, IdleLease[]>();
   private lingering?: NodeJS.Timeout;
   /** Hand-overs of one turn go out together (a call per company). */
-  private readonly handOvers = loaderPerTurn(
-    async (moves: readonly { companyId: string; from: string; to: string }[]) => {
+  private readonly handOvers = this.perCompanyPerTurn(
+    (move: { companyId: string; from: string; to: string }) => [move.from, move.to],
+    (companyId, pairs) => this.redis.hbSlotHandOver(keyOf(companyId), this.leaseMs, ...pairs),
+    // The old holder's entry expires (nobody renews it); the new one is added by the
+    // next renewal. Until then the company counts one slot too many, never too few.
+    'fairness leases of company %s not handed over',
+  );
+  /** Releases made in one turn of the event loop go out together. */
+  private readonly releases = this.perCompanyPerTurn(
+    (slot: { companyId: string; holder: string }) => [slot.holder],
+    (companyId, holders) => this.redis.zrem(keyOf(companyId), ...holders),
+    'fairness slots of company %s not released',
+  );
+  /** Set once the process shuts down: leases go straight back, none lingers. */
+  private closing = false;
+
+  /** Calls of one turn (loaderPerTurn) sent as one Redis call per company, with the
+   *  arguments of all its calls; a failed call is logged (its leases expire). */
+  private perCompanyPerTurn<K extends { companyId: string }>(
+    argsOf: (key: K) => string[],
+    send: (companyId: string, args: string[]) => Promise<unknown>,
+    failure: string,
+  ) {
+    return loaderPerTurn(async (keys: readonly K[]) => {
       const byCompany = new Map<string, string[]>();
-      for (const { companyId, from, to } of moves) {
-        const pairs = byCompany.get(companyId) ?? [];
-        pairs.push(from, to);
-        byCompany.set(companyId, pairs);
+      for (const key of keys) {
+        const args = byCompany.get(key.companyId) ?? [];
+        args.push(...argsOf(key));
+        byCompany.set(key.companyId, args);
       }
       await Promise.all(
-        [...byCompany].map(([companyId, pairs]) =>
-          this.redis.hbSlotHandOver(keyOf(companyId), this.leaseMs, ...pairs).catch((error: unknown) => {
-            // The old holder's entry expires (nobody renews it); the new one is added by
-            // the next renewal. Until then the company counts one slot too many, never too few.
-            this.logger.warn(`fairness leases of company ${companyId} not handed over: ${String(error)}`);
+        [...byCompany].map(([companyId, args]) =>
+          send(companyId, args).catch((error: unknown) => {
+            this.logger.warn(`${failure.replace('%s', companyId)}: ${String(error)}`);
           }),
         ),
       );
-      return moves.map(() => undefined);
-    },
-  );
-  /** Releases made in one turn of the event loop go out together (loaderPerTurn). */
-  private readonly releases = loaderPerTurn(
-    async (slots: readonly { companyId: string; holder: string }[]) => {
-      const byCompany = new Map<string, string[]>();
-      for (const { companyId, holder } of slots) {
-        const holders = byCompany.get(companyId) ?? [];
-        holders.push(holder);
-        byCompany.set(companyId, holders);
-      }
-      await Promise.all(
-        [...byCompany].map(([companyId, holders]) =>
-          this.redis.zrem(keyOf(companyId), ...holders).catch((error: unknown) => {
-            this.logger.warn(`fairness slots of company ${companyId} not released: ${String(error)}`);
-          }),
-        ),
-      );
-      return slots.map(() => undefined);
-    },
-  );
+      return keys.map(() => undefined);
+    });
+  }
 
   constructor(
     @Inject(REDIS) redis: Redis,
@@ -167,7 +168,8 @@ export class CompanySlots implements OnApplicationShutdown {
   private takeIdle(companyId: string, holder: string): boolean {
     const idle = this.idle.get(companyId);
     if (!idle) return false;
-    // The same job again (a retry): its own lease, still held here, is kept as it is.
+    // The same job again while its lease lingers (rare: retries back off for longer):
+    // its own lease, still held here, is kept as it is.
     const own = idle.findIndex((lease) => lease.holder === holder);
     if (own < 0 && this.held.get(companyId)?.has(holder)) return false;
     const [lease] = idle.splice(own < 0 ? idle.length - 1 : own, 1);
@@ -178,7 +180,7 @@ export class CompanySlots implements OnApplicationShutdown {
     }
     this.unhold(companyId, lease.holder);
     this.hold(companyId, holder);
-    void this.handOvers.load({ companyId, from: lease.holder, to: holder }).then(lease.done);
+    void this.handOvers.load({ companyId, from: lease.holder, to: holder }).finally(lease.done);
     return true;
   }
 
@@ -219,6 +221,11 @@ export class CompanySlots implements OnApplicationShutdown {
       this.unhold(companyId, holder);
       return Promise.resolve();
     }
+    if (this.closing) {
+      // No next job is coming (and Redis closes soon): back now, with the turn's others.
+      this.unhold(companyId, holder);
+      return this.releases.load({ companyId, holder });
+    }
     return new Promise((done) => {
       const idle = this.idle.get(companyId) ?? [];
       idle.push({ holder, since: Date.now(), done });
@@ -236,7 +243,7 @@ export class CompanySlots implements OnApplicationShutdown {
       while (idle.length && idle[0].since <= due) {
         const lease = idle.shift()!;
         this.unhold(companyId, lease.holder);
-        released.push(this.releases.load({ companyId, holder: lease.holder }).then(lease.done));
+        released.push(this.releases.load({ companyId, holder: lease.holder }).finally(lease.done));
       }
       if (!idle.length) this.idle.delete(companyId);
     }
@@ -259,6 +266,7 @@ export class CompanySlots implements OnApplicationShutdown {
 
   /** Gives back the leases kept for a next job: none is coming. */
   async onApplicationShutdown(): Promise<void> {
+    this.closing = true;
     if (this.lingering) clearTimeout(this.lingering);
     await this.releaseIdle(0);
     if (this.renewal) clearInterval(this.renewal);
