@@ -125,6 +125,16 @@ function runOf(row: RunRow): ExecutionRun {
   return run as unknown as ExecutionRun;
 }
 
+/** Why a root run was or was not written (insertRootRuns), besides its key. */
+interface Admission {
+  /** Its company, or one above it, is suspended. */
+  suspended: boolean;
+  /** The budget of its lineage that is spent, by name. */
+  exhausted: string | null;
+  /** Its entity row is no longer the version the request was checked against. */
+  entityChanged: boolean;
+}
+
 /**
  * Root runs and their QUEUED events: each company admitted once (not suspended, no
  * budget on its lineage spent), its runs inserted (a taken idempotency key skips its
@@ -137,9 +147,7 @@ export async function insertRootRuns(
   db: ScopedDb,
   scope: TenantScope,
   runs: NewRootRun[],
-): Promise<
-  { run: ExecutionRun | null; suspended: boolean; exhausted: string | null; entityChanged: boolean }[]
-> {
+): Promise<({ run: ExecutionRun | null } & Admission)[]> {
   const input = runs.map((run, index) => ({
     ord: index,
     id: uuidv7(),
@@ -158,9 +166,7 @@ export async function insertRootRuns(
     budget_tokens: run.budgetTokens?.toString() ?? null,
     entity_version: run.entityVersion ?? null,
   }));
-  const rows = await db.statement<
-    RunRow & { suspended: boolean; exhausted: string | null; entityChanged: boolean }
-  >(
+  const rows = await db.statement<RunRow & Admission>(
     scope,
     Prisma.sql`
     WITH input AS (

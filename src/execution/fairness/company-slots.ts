@@ -8,12 +8,19 @@ import { REDIS } from '../../infra/redis/redis.module';
  *  time (Redis clock, ms) their lease runs out. Shared by every worker process. */
 const keyOf = (companyId: string) => `hb:fairness:execution:${companyId}`;
 
-// Both scripts read the clock from Redis, so workers with skewed clocks agree on
+// Every script reads the clock from Redis, so workers with skewed clocks agree on
 // which leases have run out. The key expires with its longest lease: a company that
 // stops running leaves nothing behind.
-const ACQUIRE = `
+const NOW = `
 local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
+
+/** The key lives at least as long as a lease (ARGV[1]) from now. */
+const KEEP_KEY = `
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[1]) then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return 1`;
+
+const ACQUIRE = `${NOW}
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 if redis.call('ZSCORE', KEYS[1], ARGV[1]) or redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[2]) then
   redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
@@ -23,24 +30,16 @@ end
 return 0`;
 
 // Renews every lease a process holds in one company: one call per company per renewal.
-const RENEW = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-for i = 2, #ARGV do redis.call('ZADD', KEYS[1], now + tonumber(ARGV[1]), ARGV[i]) end
-if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[1]) then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-return 1`;
+const RENEW = `${NOW}
+for i = 2, #ARGV do redis.call('ZADD', KEYS[1], now + tonumber(ARGV[1]), ARGV[i]) end${KEEP_KEY}`;
 
 // Hands leases from the holders that released them to the jobs taking them over, in
 // pairs (from, to): the company's count does not change.
-const HAND_OVER = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+const HAND_OVER = `${NOW}
 for i = 2, #ARGV, 2 do
   redis.call('ZREM', KEYS[1], ARGV[i])
   redis.call('ZADD', KEYS[1], now + tonumber(ARGV[1]), ARGV[i + 1])
-end
-if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[1]) then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-return 1`;
+end${KEEP_KEY}`;
 
 interface SlotCommands {
   hbSlotAcquire(key: string, holder: string, cap: number, leaseMs: number): Promise<number>;
@@ -98,13 +97,13 @@ export class CompanySlots implements OnApplicationShutdown {
     (companyId, pairs) => this.redis.hbSlotHandOver(keyOf(companyId), this.leaseMs, ...pairs),
     // The old holder's entry expires (nobody renews it); the new one is added by the
     // next renewal. Until then the company counts one slot too many, never too few.
-    'fairness leases of company %s not handed over',
+    'handed over',
   );
   /** Releases made in one turn of the event loop go out together. */
   private readonly releases = this.perCompanyPerTurn(
     (slot: { companyId: string; holder: string }) => [slot.holder],
     (companyId, holders) => this.redis.zrem(keyOf(companyId), ...holders),
-    'fairness slots of company %s not released',
+    'released',
   );
   /** Set once the process shuts down: leases go straight back, none lingers. */
   private closing = false;
@@ -114,7 +113,7 @@ export class CompanySlots implements OnApplicationShutdown {
   private perCompanyPerTurn<K extends { companyId: string }>(
     argsOf: (key: K) => string[],
     send: (companyId: string, args: string[]) => Promise<unknown>,
-    failure: string,
+    done: string,
   ) {
     return loaderPerTurn(async (keys: readonly K[]) => {
       const byCompany = new Map<string, string[]>();
@@ -126,7 +125,7 @@ export class CompanySlots implements OnApplicationShutdown {
       await Promise.all(
         [...byCompany].map(([companyId, args]) =>
           send(companyId, args).catch((error: unknown) => {
-            this.logger.warn(`${failure.replace('%s', companyId)}: ${String(error)}`);
+            this.logger.warn(`fairness leases of company ${companyId} not ${done}: ${String(error)}`);
           }),
         ),
       );
@@ -221,17 +220,20 @@ export class CompanySlots implements OnApplicationShutdown {
       this.unhold(companyId, holder);
       return Promise.resolve();
     }
-    if (this.closing) {
-      // No next job is coming (and Redis closes soon): back now, with the turn's others.
-      this.unhold(companyId, holder);
-      return this.releases.load({ companyId, holder });
-    }
+    // No next job is coming once the process shuts down (and Redis closes soon).
+    if (this.closing) return this.giveBack(companyId, holder);
     return new Promise((done) => {
       const idle = this.idle.get(companyId) ?? [];
       idle.push({ holder, since: Date.now(), done });
       this.idle.set(companyId, idle);
       this.lingering ??= setTimeout(() => void this.releaseIdle(LINGER_MS), LINGER_MS).unref();
     });
+  }
+
+  /** Stops renewing the lease and gives the slot back with the turn's other releases. */
+  private giveBack(companyId: string, holder: string): Promise<void> {
+    this.unhold(companyId, holder);
+    return this.releases.load({ companyId, holder });
   }
 
   /** Releases the leases idle for at least `minIdleMs`; waits for the rest. */
@@ -242,8 +244,7 @@ export class CompanySlots implements OnApplicationShutdown {
     for (const [companyId, idle] of this.idle) {
       while (idle.length && idle[0].since <= due) {
         const lease = idle.shift()!;
-        this.unhold(companyId, lease.holder);
-        released.push(this.releases.load({ companyId, holder: lease.holder }).finally(lease.done));
+        released.push(this.giveBack(companyId, lease.holder).finally(lease.done));
       }
       if (!idle.length) this.idle.delete(companyId);
     }
