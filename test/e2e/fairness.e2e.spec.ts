@@ -301,6 +301,20 @@ describe('fairness between companies on the execution queue', () => {
       expect(await b.slots.holders('company-closing')).toEqual([]);
     });
 
+    it('keeps a job held twice in one process (a stalled job taken over here) until both holds end', async () => {
+      const a = slotsOn(1);
+      const b = slotsOn(1);
+      const first = await a.slots.tryAcquire('company-twice', 'job-1');
+      const takeover = await a.slots.tryAcquire('company-twice', 'job-1');
+      expect(takeover).not.toBeNull();
+      await first!.release();
+      // Past any linger: the other hold still keeps the slot.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(await b.slots.holders('company-twice')).toEqual(['job-1']);
+      await takeover!.release();
+      expect(await b.slots.holders('company-twice')).toEqual([]);
+    });
+
     it('gives the slot of a holder that died without releasing to the next job', async () => {
       const doomed = slotsOn();
       const survivor = slotsOn();
