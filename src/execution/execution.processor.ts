@@ -6,6 +6,7 @@ import { Metrics } from '../infra/metrics/metrics';
 import type { JobPayloads } from '../infra/queue/jobs';
 import { QueueName } from '../infra/queue/queue-names';
 import { configureWorker } from '../infra/queue/worker-options';
+import { writesPerTurn } from '../infra/redis/writes-per-turn';
 import { RunExecutor } from './engine/run-executor';
 import { CompanySlots } from './fairness/company-slots';
 import { deferralDelay, deferralsOf } from './fairness/deferral';
@@ -34,6 +35,14 @@ export class ExecutionProcessor extends WorkerHost implements OnApplicationBoots
 
   onApplicationBootstrap(): void {
     this.worker.concurrency = this.config.env.EXECUTION_CONCURRENCY;
+    // The runs of one batch end together (their statements are batched per turn), and
+    // BullMQ sends each job's completion, which also fetches its next job, as its own
+    // command: they share one write. The connection resolves once Redis answers;
+    // until then there is nothing to send, and BullMQ reports connection errors itself.
+    this.worker
+      .getBackend()
+      .client.then(writesPerTurn)
+      .catch(() => undefined);
   }
 
   async process(job: Job<JobPayloads['run.execute']>, token?: string): Promise<void> {
