@@ -2,7 +2,7 @@ import { canonicalJson } from '../infra/crypto/canonical-json';
 import { createHash } from 'node:crypto';
 import { ROOT_CONTEXT, type Context } from '@opentelemetry/api';
 import { InjectQueue } from '@nestjs/bullmq';
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import { runBudget } from '../billing/run-budget';
 import { EntitiesService } from '../entities/entities.service';
@@ -17,7 +17,8 @@ import {
 } from '../infra/database/generated/client';
 import { DomainError, NotFound, ValidationFailed } from '../infra/http/domain-error';
 import { keyset, toPage, type Page } from '../infra/http/pagination';
-import { addsPerTurn, type AddJob } from '../infra/queue/adds-per-turn';
+import { BackgroundAdds } from '../infra/queue/background-adds';
+import { AppConfig } from '../infra/config/config';
 import { JOB_OPTIONS, Jobs } from '../infra/queue/jobs';
 import { QueueName } from '../infra/queue/queue-names';
 import { startRunSpan } from '../infra/tracing/tracing';
@@ -55,18 +56,30 @@ class InvalidIdempotencyKey extends DomainError {
 }
 
 @Injectable()
-export class RunsService {
+export class RunsService implements BeforeApplicationShutdown {
   constructor(
     private readonly runs: RunsRepository,
     private readonly entities: EntitiesService,
     private readonly bus: RunEventsBus,
+    private readonly config: AppConfig,
     @InjectQueue(QueueName.Execution) queue: Queue,
   ) {
-    this.enqueue = addsPerTurn(queue);
+    this.jobs = new BackgroundAdds(queue, new Logger(RunsService.name), 'the reconciler queues its run');
   }
 
-  /** Runs posted together are enqueued together (one addBulk). */
-  private readonly enqueue: AddJob;
+  /**
+   * A run's job, added once its row is committed. The answer does not wait for Redis:
+   * Postgres is the record of the run (it is accepted once written), and a run whose
+   * job never arrives is queued by the reconciler. Runs posted together are enqueued
+   * together (one addBulk).
+   */
+  private readonly jobs: BackgroundAdds;
+
+  /** The jobs of runs already answered go to Redis before its connection closes. */
+  async beforeApplicationShutdown(): Promise<void> {
+    // Half the grace, so the rest of the shutdown keeps its share.
+    await this.jobs.settled(this.config.env.SHUTDOWN_GRACE_MS / 2);
+  }
 
   /** Entities recently run, by caller scope and id, with the row version each was
    *  read at: a run's creation skips its entity read when the row is remembered, and
@@ -75,7 +88,7 @@ export class RunsService {
   private readonly recentEntities = new LRUCache<string, VersionedEntity>({ max: 1_000, ttl: 60_000 });
 
   /**
-   * Validates and records a run (QUEUED), then enqueues it by id. With an
+   * Validates and records a run (QUEUED), then starts enqueueing it by id. With an
    * Idempotency-Key, the same key and body within 24 h return the same run.
    *
    * Every POST of a run used to read its entity first; the row is remembered instead,
@@ -167,7 +180,7 @@ export class RunsService {
     // Lost the race for this key to a concurrent request: answer with its run.
     if (!run) return (await this.reuse(caller, companyId, idempotencyKey!, hash!))!;
     const payload = { runId: run.id, companyId };
-    await this.enqueue(Jobs.ExecuteRun.name, payload, JOB_OPTIONS['run.execute'](payload));
+    this.jobs.start(Jobs.ExecuteRun.name, payload, JOB_OPTIONS['run.execute'](payload));
     return run;
   }
 

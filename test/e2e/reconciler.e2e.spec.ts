@@ -46,16 +46,24 @@ describe('run reconciler', () => {
     }
   };
   const executionQueue = () => app.get<Queue>(getQueueToken('execution'), { strict: false });
-  /** Posts a run of the entity through the API; its response body. */
-  const postRun = async (entityId: string): Promise<{ id: string }> =>
-    (
+  /** Posts a run of the entity through the API; its response body, once its job is
+   *  in Redis (the API answers before it adds the job). */
+  const postRun = async (entityId: string): Promise<{ id: string }> => {
+    const run = (
       await app.inject({
         method: 'POST',
         url: `/api/v1/entities/${entityId}/runs`,
         headers,
         payload: { input: {} },
       })
-    ).json();
+    ).json<{ id: string }>();
+    const deadline = Date.now() + 5_000;
+    while (!(await executionQueue().getJob(run.id))) {
+      if (Date.now() > deadline) throw new Error(`the job of run ${run.id} never arrived`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    return run;
+  };
   const statusOf = async (id: string) =>
     (await db.admin.executionRun.findUniqueOrThrow({ where: { id } })).status;
 
