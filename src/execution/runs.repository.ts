@@ -517,8 +517,9 @@ export class RunsRepository {
           SELECT r.id FROM execution_runs r JOIN down ON r.parent_run_id = down.id
         )
         SELECT id FROM down`;
+      // Within its tree's events (the tree's index), those of the subtree.
       return tx.runEvent.findMany({
-        where: { runId: { in: ids.map((row) => row.id) }, id: { gt: afterId } },
+        where: { rootRunId: run.rootRunId, runId: { in: ids.map((row) => row.id) }, id: { gt: afterId } },
         orderBy: { id: 'asc' },
         take: limit,
       });

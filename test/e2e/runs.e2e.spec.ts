@@ -409,6 +409,67 @@ describe('runs', () => {
       expect(parse(resumed.body).map((e) => e.id)).toEqual(events.slice(2).map((e) => e.id));
     });
 
+    it('a run inside a tree streams its own subtree only, not its parent’s or siblings’', async () => {
+      const root = await db.admin.hierarchicalEntity.create({
+        data: { companyId: tenantId, type: 'SKILL', name: `tree-${Math.random()}`, status: 'ACTIVE' },
+      });
+      const middle = await db.admin.hierarchicalEntity.create({
+        data: {
+          companyId: tenantId,
+          type: 'SKILL',
+          name: `middle-${Math.random()}`,
+          status: 'ACTIVE',
+          parentId: root.id,
+        },
+      });
+      await createEntity(db.admin, {
+        companyId: tenantId,
+        type: 'ACTION',
+        status: 'ACTIVE',
+        parentId: middle.id,
+      });
+      await createEntity(db.admin, {
+        companyId: tenantId,
+        type: 'ACTION',
+        status: 'ACTIVE',
+        parentId: root.id,
+      });
+      const run = await finished((await start(root.id, { input: {} })).json().id);
+      expect(run.status).toBe('COMPLETED');
+      const runs = await db.admin.executionRun.findMany({ where: { rootRunId: run.id } });
+      const middleRun = runs.find((r) => r.entityId === middle.id)!;
+      const leaf = runs.find((r) => r.parentRunId === middleRun.id)!;
+      expect(runs).toHaveLength(4);
+
+      const response = await app.inject({
+        method: 'GET',
+        url: `/api/v1/runs/${middleRun.id}/events`,
+        headers,
+      });
+      const events = parse(response.body);
+      expect(new Set(events.map((e) => e.data.runId))).toEqual(new Set([middleRun.id, leaf.id]));
+      const own = events.filter((e) => e.data.runId === middleRun.id && e.event === 'run.status');
+      expect(own.map((e) => e.data.status)).toEqual([
+        'QUEUED',
+        'RUNNING',
+        'WAITING_CHILDREN',
+        'RUNNING',
+        'COMPLETED',
+      ]);
+      // Every event of the subtree, in order, and resumable inside it.
+      const all = await db.admin.runEvent.findMany({
+        where: { runId: { in: [middleRun.id, leaf.id] } },
+        orderBy: { id: 'asc' },
+      });
+      expect(events.map((e) => e.id)).toEqual(all.map((e) => String(e.id)));
+      const resumed = await app.inject({
+        method: 'GET',
+        url: `/api/v1/runs/${middleRun.id}/events`,
+        headers: { ...headers, 'last-event-id': events[1].id },
+      });
+      expect(parse(resumed.body).map((e) => e.id)).toEqual(events.slice(2).map((e) => e.id));
+    });
+
     it('streams live until the run ends, descendants included', async () => {
       await worker.close();
       const skill = await db.admin.hierarchicalEntity.create({
