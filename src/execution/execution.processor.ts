@@ -1,5 +1,5 @@
 import { Processor, WorkerHost } from '@nestjs/bullmq';
-import type { OnApplicationBootstrap } from '@nestjs/common';
+import { Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { DelayedError, type Job } from 'bullmq';
 import { AppConfig } from '../infra/config/config';
 import { Metrics } from '../infra/metrics/metrics';
@@ -20,6 +20,8 @@ import { deferralDelay, deferralsOf } from './fairness/deferral';
  */
 @Processor(QueueName.Execution)
 export class ExecutionProcessor extends WorkerHost implements OnApplicationBootstrap {
+  private readonly logger = new Logger(ExecutionProcessor.name);
+
   constructor(
     private readonly executor: RunExecutor,
     private readonly slots: CompanySlots,
@@ -42,7 +44,7 @@ export class ExecutionProcessor extends WorkerHost implements OnApplicationBoots
     this.worker
       .getBackend()
       .client.then(writesPerTurn)
-      .catch(() => undefined);
+      .catch((error: unknown) => this.logger.debug(`per-turn writes not set up: ${String(error)}`));
   }
 
   async process(job: Job<JobPayloads['run.execute']>, token?: string): Promise<void> {

@@ -75,9 +75,11 @@ export class RunsService implements BeforeApplicationShutdown {
    */
   private readonly jobs: BackgroundAdds;
 
-  /** The jobs of runs already answered go to Redis before its connection closes. */
+  /** The jobs of runs already answered go to Redis before its connection closes
+   *  (the queues close after this hook, in onApplicationShutdown). */
   async beforeApplicationShutdown(): Promise<void> {
-    // Half the grace, so the rest of the shutdown keeps its share.
+    // At most half the grace: with Redis down, a wait would not end sooner anyway,
+    // and the reconciler queues those runs.
     await this.jobs.settled(this.config.env.SHUTDOWN_GRACE_MS / 2);
   }
 

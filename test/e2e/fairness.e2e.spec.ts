@@ -12,6 +12,7 @@ import { startApi, startWorker, testConfig } from '../support/app';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { waitForQueuesDrained } from '../support/queues';
 import { flushTestRedis, testRedisUrl } from '../support/redis';
+import { until } from '../support/wait';
 import { createEntity } from '../factories/entities';
 import { bearer, createCompany, createUser, login } from '../factories/tenancy';
 
@@ -31,15 +32,6 @@ function maxOverlap(intervals: { start: number; end: number }[]): number {
   for (const { delta } of points) max = Math.max(max, (current += delta));
   return max;
 }
-
-const until = async (what: string, check: () => boolean | Promise<boolean>, timeoutMs = 15_000) => {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-};
 
 /**
  * One tenant floods the execution queue; another posts one run afterwards. The flood's

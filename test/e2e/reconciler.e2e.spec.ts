@@ -7,6 +7,7 @@ import { startApi, startWorker } from '../support/app';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { waitForQueuesDrained } from '../support/queues';
 import { flushTestRedis } from '../support/redis';
+import { until } from '../support/wait';
 import { createEntity } from '../factories/entities';
 import { bearer, createCompany, createUser, login } from '../factories/tenancy';
 
@@ -57,11 +58,12 @@ describe('run reconciler', () => {
         payload: { input: {} },
       })
     ).json<{ id: string }>();
-    const deadline = Date.now() + 5_000;
-    while (!(await executionQueue().getJob(run.id))) {
-      if (Date.now() > deadline) throw new Error(`the job of run ${run.id} never arrived`);
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
+    await until(
+      `the job of run ${run.id}`,
+      async () => (await executionQueue().getJob(run.id)) !== undefined,
+      5_000,
+      10,
+    );
     return run;
   };
   const statusOf = async (id: string) =>

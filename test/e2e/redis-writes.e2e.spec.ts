@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import type { Socket } from 'node:net';
 import type { INestApplicationContext } from '@nestjs/common';
 import { Redis } from 'ioredis';
@@ -88,12 +89,14 @@ describe('Redis commands sent per turn (writesPerTurn)', () => {
     const old = redis.stream;
     // Dropped by the server, as a restart or a network fault would.
     const id = await redis.client('ID');
+    const closed = once(redis, 'close');
     const admin = new Redis(testRedisUrl());
     try {
       await admin.client('KILL', 'ID', String(id));
     } finally {
       admin.disconnect();
     }
+    await closed;
     // Issued while the connection is down: queued offline, sent once it is back.
     const during = redis.incr('turn:reconnect');
     expect(await during).toBe(1);
@@ -117,7 +120,9 @@ describe('Redis commands sent per turn (writesPerTurn)', () => {
 
     beforeAll(async () => {
       db = await createTestDatabase();
-      worker = await startWorker(db);
+      // Its execution worker idle (not in WORKER_QUEUES): nothing of its own, such as a
+      // stalled-job check, lands among the commands counted.
+      worker = await startWorker(db, { WORKER_QUEUES: 'ingestion' });
     });
 
     afterAll(async () => {

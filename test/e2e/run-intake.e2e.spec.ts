@@ -7,17 +7,9 @@ import { baseEnv } from '../support/env';
 import { waitForQueuesDrained } from '../support/queues';
 import { flushTestRedis, TEST_REDIS_DB, testRedisUrl } from '../support/redis';
 import { TcpProxy } from '../support/tcp-proxy';
+import { until } from '../support/wait';
 import { createEntity } from '../factories/entities';
 import { bearer, createCompany, createUser, login } from '../factories/tenancy';
-
-const until = async (what: string, check: () => Promise<boolean>, timeoutMs = 20_000) => {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-};
 
 /**
  * POST /entities/:id/runs answers once the run is written to Postgres, the record of
@@ -85,13 +77,13 @@ describe('run intake with Redis behind a proxy the test controls', () => {
     expect(await jobOf(run.id)).toBeUndefined();
 
     await proxy.start();
-    await until('the job in Redis', async () => (await jobOf(run.id)) !== undefined);
+    await until('the job in Redis', async () => (await jobOf(run.id)) !== undefined, 20_000);
     expect((await jobOf(run.id))!.data).toEqual({ runId: run.id, companyId: expect.any(String) });
 
     // And it runs: one job, one completed run.
     const worker = await startWorker(db);
     try {
-      await until('the run completed', async () => (await statusOf(run.id)) === 'COMPLETED');
+      await until('the run completed', async () => (await statusOf(run.id)) === 'COMPLETED', 20_000);
       await waitForQueuesDrained(worker);
     } finally {
       await worker.close();

@@ -7,8 +7,8 @@ import { addsPerTurn, type AddJob } from './adds-per-turn';
  * Postgres and which a sweep queues again if its job never arrives (the reconciler,
  * for runs). The adds of one turn still go out as one addBulk (addsPerTurn). A failed
  * add is logged; while Redis is unreachable, adds wait in the connection's offline
- * queue and go out once it is back. `settled` lets a shutting-down process send what
- * it has accepted before its connection closes.
+ * queue and go out once it is back. `settled` lets a shutting-down process hand over
+ * what it has accepted before its connection closes.
  */
 export class BackgroundAdds {
   private readonly add: AddJob;
@@ -35,13 +35,21 @@ export class BackgroundAdds {
     void added.finally(() => this.pending.delete(added));
   }
 
-  /** Resolves when every add started so far is in Redis or has failed, or after
-   *  `timeoutMs` (Redis down at shutdown: the fallback queues the rest). */
+  /**
+   * Resolves when no add is pending (those started meanwhile included), or after
+   * `timeoutMs`. Adds handed to the connection go out before it closes (commands on one
+   * connection keep their order, and its QUIT comes last); what this waits for are the
+   * adds of a turn not yet handed over, and the answers. Redis still down at the
+   * timeout: shutdown goes on, and the runs whose jobs never arrive are queued by the
+   * fallback.
+   */
   async settled(timeoutMs: number): Promise<void> {
-    if (!this.pending.size) return;
+    const deadline = Date.now() + timeoutMs;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
-    await Promise.race([Promise.all(this.pending), timeout]);
+    while (this.pending.size && Date.now() < deadline) {
+      await Promise.race([Promise.all(this.pending), timeout]);
+    }
     clearTimeout(timer);
   }
 }
