@@ -1,12 +1,17 @@
+import { getQueueToken } from '@nestjs/bullmq';
 import type { INestApplicationContext } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { Queue } from 'bullmq';
+import { Client } from 'pg';
 import type { Prisma } from '../../src/infra/database/generated/client';
+import { JOB_OPTIONS } from '../../src/infra/queue/jobs';
 import { startWorker } from '../support/app';
 import type { TestDatabase } from '../support/database';
 import { startTenantHarness, type TenantHarness } from '../support/tenant-harness';
 import { waitForQueuesDrained } from '../support/queues';
 import { createEntity } from '../factories/entities';
 import { bearer, createCompany, createUser, login } from '../factories/tenancy';
+import { until } from '../support/wait';
 
 describe('run trees (SKILL and PROCESS)', () => {
   let harness: TenantHarness;
@@ -182,6 +187,45 @@ describe('run trees (SKILL and PROCESS)', () => {
     const result = await run(process.id, {});
     expect(result).toMatchObject({ status: 'COMPLETED', resultData: { a: 2, b: 6, c: 'c' } });
     expect(await db.admin.executionRun.count({ where: { parentRunId: result.id } })).toBe(3);
+  });
+
+  it('a resume job whose parent went back to waiting meanwhile tries again and completes it', async () => {
+    const process = await parent('PROCESS', { planning: { strategy: 'parallel' } });
+    await action(process.id, 'a', 'math.evaluate', { expression: '1 + 1' });
+    await action(process.id, 'b', 'text.template', { template: 'b' });
+    const done = await run(process.id, {});
+    expect(done.status).toBe('COMPLETED');
+    const [child] = await db.admin.executionRun.findMany({ where: { parentRunId: done.id } });
+    // The parent as a child's resume job finds it while the parent's own job still
+    // plans: RUNNING, its children ended (its state records them).
+    await db.admin.$executeRaw`UPDATE execution_runs SET status = 'RUNNING', completed_at = NULL,
+      result_data = NULL WHERE id = ${done.id}::uuid`;
+    const holder = new Client({ connectionString: db.adminUrl });
+    await holder.connect();
+    try {
+      // The parent's row held: the resume job, carrying on, waits on it to save state.
+      await holder.query('BEGIN');
+      await holder.query('SELECT 1 FROM execution_runs WHERE id = $1 FOR UPDATE', [done.id]);
+      const payload = { runId: done.id, companyId: tenantId, resumeAfter: child.id };
+      await worker
+        .get<Queue>(getQueueToken('execution'), { strict: false })
+        .add('run.execute', payload, { ...JOB_OPTIONS['run.execute'](payload), jobId: `again-${done.id}` });
+      await until('the resume job waiting on the row', async () => {
+        const { rows } = await holder.query<{ n: string }>(
+          `SELECT count(*) AS n FROM pg_stat_activity
+            WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+        );
+        return Number(rows[0].n) > 0;
+      });
+      // The parent's own job, having read its children before they ended, goes to wait.
+      await holder.query(`UPDATE execution_runs SET status = 'WAITING_CHILDREN' WHERE id = $1`, [done.id]);
+      await holder.query('COMMIT');
+    } finally {
+      await holder.end();
+    }
+    await waitForQueuesDrained(worker, 30_000);
+    const parentRun = await db.admin.executionRun.findUniqueOrThrow({ where: { id: done.id } });
+    expect(parentRun).toMatchObject({ status: 'COMPLETED', resultData: { a: 2, b: 'b' } });
   });
 
   it('follows the first matching route of a PROCESS', async () => {

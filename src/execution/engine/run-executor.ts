@@ -1276,6 +1276,12 @@ export class RunExecutor {
       const labels = { status, entity_type: this.entityTypes.get(run) ?? 'unknown' };
       this.metrics.runsFinished.inc(labels);
       this.metrics.runDuration.observe(labels, executionTimeMs / 1000);
+    } else if ((await this.runs.findById(scope, run.id))?.status === 'WAITING_CHILDREN') {
+      // Another job of this run (its own, still planning when this resume job found it
+      // RUNNING and carried on) went to wait on children it read before they ended.
+      // Their resume jobs, this one included, have run already: nothing else would
+      // wake it. This job tries again and finds it waiting.
+      throw new ParentBusy(`run ${run.id} went back to waiting for its children`);
     }
     await this.wakeParent(run);
   }
