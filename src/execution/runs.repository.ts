@@ -314,8 +314,9 @@ export class RunsRepository {
    * this call made it). `scope` is the run's company and its catalog.
    *
    * Jobs that start together share one statement in the transaction of their scope
-   * (byScopePerTurn). Two claims of one run in a batch start it once: the first is
-   * told it started it.
+   * (byScopePerTurn, sent at the end of the callback that started them: BatchWindow
+   * `tick`). Two claims of one run in a batch start it once: the first is told it
+   * started it.
    */
   async claim(scope: TenantScope, runId: string): Promise<ClaimedRun | null> {
     const found = await this.claims.load({ scope, runId });
@@ -323,26 +324,30 @@ export class RunsRepository {
     return found;
   }
 
-  private readonly claims = byScopePerTurn(async (scope, keys: { scope: TenantScope; runId: string }[]) => {
-    const runs = new Map(
-      (
-        await claimRuns(
-          this.db,
-          scope,
-          keys.map((key) => key.runId),
-        )
-      ).map((found) => [found.run.id, found]),
-    );
-    const told = new Set<string>();
-    return keys.map((key): ClaimedRun | null => {
-      const found = runs.get(key.runId);
-      if (!found) return null;
-      // Told once per run; each claim gets its own copy (the executor keeps per-run state by object).
-      const started = found.started && !told.has(key.runId);
-      if (started) told.add(key.runId);
-      return { ...found, run: { ...found.run }, started };
-    });
-  });
+  private readonly claims = byScopePerTurn(
+    async (scope, keys: { scope: TenantScope; runId: string }[]) => {
+      const runs = new Map(
+        (
+          await claimRuns(
+            this.db,
+            scope,
+            keys.map((key) => key.runId),
+          )
+        ).map((found) => [found.run.id, found]),
+      );
+      const told = new Set<string>();
+      return keys.map((key): ClaimedRun | null => {
+        const found = runs.get(key.runId);
+        if (!found) return null;
+        // Told once per run; each claim gets its own copy (the executor keeps per-run state by object).
+        const started = found.started && !told.has(key.runId);
+        if (started) told.add(key.runId);
+        return { ...found, run: { ...found.run }, started };
+      });
+    },
+    undefined,
+    'tick',
+  );
 
   /**
    * A run and its direct children (id, entity, status). Reads of one scope that arrive
@@ -399,8 +404,8 @@ export class RunsRepository {
    * calls happened. True when the status moved.
    *
    * Runs that end together share one statement (endRuns) in the transaction of their
-   * scope (byScopePerTurn). Two ends of one run in a batch: the first applies, the
-   * other finds it moved.
+   * scope (byScopePerTurn, window `tick` as for claims). Two ends of one run in a
+   * batch: the first applies, the other finds it moved.
    */
   async endWithLogs(
     scope: TenantScope,
@@ -414,24 +419,33 @@ export class RunsRepository {
     return moved;
   }
 
-  private readonly ends = byScopePerTurn(async (scope, keys: EndKey[]) => {
-    // One ending per run: a second one of the same run in the batch finds it moved.
-    const seen = new Set<string>();
-    const first = keys.filter((key) => !seen.has(key.run.id) && seen.add(key.run.id));
-    const moved = new Set(
-      await endRuns(
-        this.db,
-        scope,
-        first,
-        keys.flatMap(({ run, logs }) => logs.map((log) => ({ run, log }))),
-        keys.flatMap(({ run, logs, ending, event }) => [
-          ...logs.map((log) => ({ run, type: 'tool.call', data: toolCallEvent(log), stepKey: log.stepKey })),
-          { run, type: 'run.status', data: { status: ending.status, ...event } },
-        ]),
-      ),
-    );
-    return keys.map((key) => moved.delete(key.run.id));
-  });
+  private readonly ends = byScopePerTurn(
+    async (scope, keys: EndKey[]) => {
+      // One ending per run: a second one of the same run in the batch finds it moved.
+      const seen = new Set<string>();
+      const first = keys.filter((key) => !seen.has(key.run.id) && seen.add(key.run.id));
+      const moved = new Set(
+        await endRuns(
+          this.db,
+          scope,
+          first,
+          keys.flatMap(({ run, logs }) => logs.map((log) => ({ run, log }))),
+          keys.flatMap(({ run, logs, ending, event }) => [
+            ...logs.map((log) => ({
+              run,
+              type: 'tool.call',
+              data: toolCallEvent(log),
+              stepKey: log.stepKey,
+            })),
+            { run, type: 'run.status', data: { status: ending.status, ...event } },
+          ]),
+        ),
+      );
+      return keys.map((key) => moved.delete(key.run.id));
+    },
+    undefined,
+    'tick',
+  );
 
   /** See transitionInTx: a conditional status update with its event. */
   transition(

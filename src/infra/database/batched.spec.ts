@@ -28,6 +28,35 @@ describe('loaderPerTurn', () => {
     expect(loads[0]).toHaveLength(3);
   });
 
+  it('with the tick window, sends the calls of one callback at its end, before the turn ends', async () => {
+    const loads: string[][] = [];
+    const load = (keys: readonly string[]) => {
+      loads.push([...keys]);
+      return Promise.resolve([...keys]);
+    };
+    const perTick = loaderPerTurn(load, undefined, 'tick');
+    const perTurn = loaderPerTurn(load);
+    // One I/O callback (as a Redis reply starting jobs): calls made outright and from
+    // the promise jobs it starts; the next callback of the turn comes after.
+    const answers = await new Promise<string[]>((resolve) => {
+      setImmediate(() => {
+        const calls = [
+          perTick.load('a'),
+          Promise.resolve().then(() => perTick.load('b')),
+          Promise.resolve()
+            .then(() => undefined)
+            .then(() => perTick.load('c')),
+          perTurn.load('x'),
+        ];
+        void Promise.all(calls).then(resolve);
+      });
+      setImmediate(() => loads.push(['next callback']));
+    });
+    expect(answers).toEqual(['a', 'b', 'c', 'x']);
+    // The tick batch left before the next callback; the turn batch only after it.
+    expect(loads).toEqual([['a', 'b', 'c'], ['next callback'], ['x']]);
+  });
+
   it('loads again in the next turn: nothing is cached', async () => {
     let calls = 0;
     const loader = loaderPerTurn((keys: readonly string[]) => {

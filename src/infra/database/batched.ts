@@ -2,16 +2,36 @@ import DataLoader from 'dataloader';
 import type { TenantScope } from './tenant-scope';
 
 /**
+ * How long a batch gathers calls before it is sent:
+ * - `turn`: the calls of one turn of the event loop (sent at setImmediate). Requests
+ *   arrive on their own sockets, each in its own callback; a turn gathers those that
+ *   arrived together.
+ * - `tick`: the calls of one callback and the promise jobs it starts (sent at
+ *   process.nextTick). A worker's jobs come in one Redis reply (their completions went
+ *   out in one write) and start, and later end, within one such callback: sending at
+ *   once spares every job a wait for the end of the turn on each statement.
+ */
+export type BatchWindow = 'turn' | 'tick';
+
+const SEND: Record<BatchWindow, (send: () => void) => void> = {
+  turn: (send) => setImmediate(send),
+  // After the promise jobs queued so far (a call made outright by the callback must
+  // not leave before those its promise jobs make), as DataLoader does by default.
+  tick: (send) => void Promise.resolve().then(() => process.nextTick(send)),
+};
+
+/**
  * A loader that answers the calls made during one turn of the event loop with one
  * `load` of all their keys: requests that arrive together share a query instead of
  * each paying its own round trip and Prisma's per-query cost. Nothing is cached
  * between turns, so every call still reads the current state; a call waits at most
- * until the end of the turn it was made in. `keyOf`, when given, says which keys are
- * the same; without it every call is its own (writes).
+ * until the end of the turn it was made in (`window`: see BatchWindow). `keyOf`,
+ * when given, says which keys are the same; without it every call is its own (writes).
  */
 export function loaderPerTurn<K, V>(
   load: (keys: readonly K[]) => Promise<(V | Error)[]>,
   keyOf?: (key: K) => string,
+  window: BatchWindow = 'turn',
 ): DataLoader<K, V> {
   // Equal keys in one batch (a client's parallel calls, jobs of one company) are
   // loaded once: `load` sees each distinct key once, every caller gets its answer.
@@ -26,7 +46,7 @@ export function loaderPerTurn<K, V>(
   };
   return new DataLoader<K, V>(loadDistinct, {
     cache: false,
-    batchScheduleFn: (send) => setImmediate(send),
+    batchScheduleFn: SEND[window],
     maxBatchSize: 100,
   });
 }
@@ -51,35 +71,41 @@ type Scoped = { scope: TenantScope };
 export function byScopePerTurn<K extends Scoped, V>(
   work: (scope: TenantScope, keys: K[]) => Promise<(V | Error)[]>,
   keyOf?: (key: K) => string,
+  window: BatchWindow = 'turn',
 ): DataLoader<K, V> {
-  return loaderPerTurn<K, V>(async (keys: readonly K[]) => {
-    const groups = new Map<string, { scope: TenantScope; keys: K[]; answers?: (V | Error)[] }>();
-    for (const key of keys) {
-      const group = groups.get(scopeKey(key.scope)) ?? { scope: key.scope, keys: [] };
-      group.keys.push(key);
-      groups.set(scopeKey(key.scope), group);
-    }
-    await Promise.all(
-      [...groups.values()].map(async (group) => {
-        try {
-          group.answers = await work(group.scope, group.keys);
-        } catch (error) {
-          // The batch failed whole (its transaction rolled back, nothing was written).
-          // One bad call (a row Postgres refuses) must not fail the calls that merely
-          // arrived with it: each is tried again on its own.
-          group.answers =
-            group.keys.length === 1
-              ? [asError(error)]
-              : await Promise.all(
-                  group.keys.map((key) => work(group.scope, [key]).then((one) => one[0], asError)),
-                );
-        }
-      }),
-    );
-    const answers = new Map<K, V | Error>();
-    for (const group of groups.values()) group.keys.forEach((key, i) => answers.set(key, group.answers![i]));
-    return keys.map((key) => answers.get(key)!);
-  }, keyOf);
+  return loaderPerTurn<K, V>(
+    async (keys: readonly K[]) => {
+      const groups = new Map<string, { scope: TenantScope; keys: K[]; answers?: (V | Error)[] }>();
+      for (const key of keys) {
+        const group = groups.get(scopeKey(key.scope)) ?? { scope: key.scope, keys: [] };
+        group.keys.push(key);
+        groups.set(scopeKey(key.scope), group);
+      }
+      await Promise.all(
+        [...groups.values()].map(async (group) => {
+          try {
+            group.answers = await work(group.scope, group.keys);
+          } catch (error) {
+            // The batch failed whole (its transaction rolled back, nothing was written).
+            // One bad call (a row Postgres refuses) must not fail the calls that merely
+            // arrived with it: each is tried again on its own.
+            group.answers =
+              group.keys.length === 1
+                ? [asError(error)]
+                : await Promise.all(
+                    group.keys.map((key) => work(group.scope, [key]).then((one) => one[0], asError)),
+                  );
+          }
+        }),
+      );
+      const answers = new Map<K, V | Error>();
+      for (const group of groups.values())
+        group.keys.forEach((key, i) => answers.set(key, group.answers![i]));
+      return keys.map((key) => answers.get(key)!);
+    },
+    keyOf,
+    window,
+  );
 }
 
 /**
