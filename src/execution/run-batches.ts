@@ -5,9 +5,10 @@
  * batch costs one round trip. Data-modifying CTEs keep a run's row, its logs and its
  * events in that one statement. Every status change is still conditional, per run.
  *
- * RunsRepository groups the calls of one event-loop turn (byScopePerTurn); each batch
- * is one ScopedDb.statement: its own transaction under the scope (row-level
- * security), one round trip with its BEGIN and COMMIT.
+ * RunsRepository groups the calls made together (byScopePerTurn: a POST's per turn,
+ * a worker's claims and ends per callback); each batch is one ScopedDb.statement: its
+ * own transaction under the scope (row-level security), one round trip with its BEGIN
+ * and COMMIT.
  */
 import { v7 as uuidv7 } from 'uuid';
 import { ENTITY_FIELDS, entityOf, visibleTo } from '../entities/entity-rows';
