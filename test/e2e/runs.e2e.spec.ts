@@ -410,17 +410,12 @@ describe('runs', () => {
     });
 
     it('a run inside a tree streams its own subtree only, not its parent’s or siblings’', async () => {
-      const root = await db.admin.hierarchicalEntity.create({
-        data: { companyId: tenantId, type: 'SKILL', name: `tree-${Math.random()}`, status: 'ACTIVE' },
-      });
-      const middle = await db.admin.hierarchicalEntity.create({
-        data: {
-          companyId: tenantId,
-          type: 'SKILL',
-          name: `middle-${Math.random()}`,
-          status: 'ACTIVE',
-          parentId: root.id,
-        },
+      const root = await createEntity(db.admin, { companyId: tenantId, type: 'SKILL', status: 'ACTIVE' });
+      const middle = await createEntity(db.admin, {
+        companyId: tenantId,
+        type: 'SKILL',
+        status: 'ACTIVE',
+        parentId: root.id,
       });
       await createEntity(db.admin, {
         companyId: tenantId,
