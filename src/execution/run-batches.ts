@@ -230,8 +230,8 @@ export interface ClaimedRun {
  * moved first is not started). A run started before (resumed after an approval)
  * keeps its first start time. An entity's columns come once per batch, on its first
  * run's row (the runs of a batch mostly share one entity: parsing its JSON blocks for
- * every run was a fifth of a worker's row parsing); its runs share the one object,
- * which nothing mutates.
+ * every run was three quarters of a worker's row parsing); its runs share the one
+ * object, which nothing mutates.
  */
 export async function claimRuns(db: ScopedDb, scope: TenantScope, ids: string[]): Promise<ClaimedRun[]> {
   const rows = await db.statement<RunRow & { started: boolean; suspended: boolean; firstOfEntity: boolean }>(
